@@ -1,0 +1,88 @@
+// What every command shares: errors that end the process with a message and
+// an exit status instead of a stack trace, and writing output files whole.
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Exit statuses, as kselftest uses them. */
+export const EXIT = { ok: 0, fail: 1, usage: 2, skip: 4 } as const;
+
+/** A failure the user can act on: printed as one line, no stack. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.fail,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
+}
+
+/** JSON.stringify that writes BigInt as a decimal string and ends with a newline. */
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`;
+}
+
+/**
+ * Writes a file whole or not at all: a temporary file beside it, renamed over
+ * the target. Fails with a UsageError when the place cannot be written.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (err) {
+    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  try {
+    if (typeof content === 'string') writeSync(fd, content);
+    else writeSync(fd, content);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw new CliError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Checks before any work that an output path can be written, so nothing is half done. */
+export function checkWritable(path: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.probe`);
+  try {
+    closeSync(openSync(tmp, 'wx', 0o644));
+    unlinkSync(tmp);
+  } catch (err) {
+    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Writes to a file when given, else to standard output. */
+export function emit(text: string, output?: string): void {
+  if (output) writeFileAtomic(output, text);
+  else process.stdout.write(text);
+}
+
+export function parseIntOption(
+  name: string,
+  value: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (!/^-?\d+$/.test(value.trim()))
+    throw new UsageError(`${name} wants an integer, got ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (n < min || n > max)
+    throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}

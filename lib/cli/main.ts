@@ -1,0 +1,85 @@
+// The command line: one file per command, registered here.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { AddonUnavailableError, packageRoot } from '../native.js';
+import { CliError, EXIT } from './common.js';
+import { registerInfo } from './info.js';
+import { registerMaps } from './maps.js';
+
+function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const DESCRIPTION = `Measures how the running Linux kernel's mremap() behaves when it fails near
+vm.max_map_count, and whether it destroys mappings on the way.
+
+mremap(old, old_len, new_len, MREMAP_MAYMOVE|MREMAP_FIXED, new) unmaps the
+destination (and, when shrinking, the old tail) before some of its checks: on
+kernels where a check fails after those unmaps, the caller gets an error and has
+lost data. The probe pushes a forked child to an exact distance from the limit,
+lays out a region, makes the call, reads back /proc/self/maps and every page,
+and compares what happened with a model of the kernel's code path for its era.`;
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('mremap-probe')
+    .description(DESCRIPTION)
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`mremap-probe: ${s.replace(/^error: /, '')}`),
+    })
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
+Documentation: README.md in ${packageRoot}`,
+    );
+  registerInfo(program);
+  registerMaps(program);
+  return program;
+}
+
+function fail(message: string, code: number): number {
+  process.stderr.write(`mremap-probe: ${message}\n`);
+  return code;
+}
+
+/** Runs the command line and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return EXIT.ok;
+      }
+      return EXIT.usage;
+    }
+    if (err instanceof CliError) return fail(err.message, err.exitCode);
+    if (err instanceof AddonUnavailableError) return fail(err.message, EXIT.fail);
+    const e = err as Error;
+    if (process.env.MREMAP_PROBE_DEBUG) process.stderr.write(`${e.stack ?? e}\n`);
+    return fail(
+      `internal error: ${e.message} (set MREMAP_PROBE_DEBUG=1 for the stack; please report it)`,
+      EXIT.fail,
+    );
+  }
+}

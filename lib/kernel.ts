@@ -1,0 +1,119 @@
+// Facts about the running kernel that the probe needs, read once.
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { arch as osArch, release as osRelease } from 'node:os';
+import { readMaps, type MapsSnapshot } from './maps.js';
+import { native } from './native.js';
+
+export type KernelVersion = [major: number, minor: number, patch: number];
+
+export interface KernelFacts {
+  release: string;
+  version: KernelVersion;
+  arch: string;
+  pageSize: number;
+  maxMapCount: number;
+  /** /proc/self/maps lists a gate VMA ([vsyscall]) that map_count does not count. */
+  gateVma: boolean;
+  rlimitAs: { cur: string; max: string };
+  rlimitData: { cur: string; max: string };
+  rlimitMemlock: { cur: string; max: string };
+  /** This process may write vm.max_map_count (root with a writable /proc/sys). */
+  sysctlWritable: boolean;
+  overcommitMemory: number | null;
+  mmapMinAddr: number | null;
+}
+
+const MACHINE: Record<string, string> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  ia32: 'i686',
+  arm: 'armv7l',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loongarch64',
+};
+
+/** "6.18.44-fc-v657" -> [6, 18, 44]; "7.0-rc3" -> [7, 0, 0]. */
+export function parseKernelVersion(release: string): KernelVersion {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release.trim());
+  if (!m) throw new RangeError(`not a kernel release: ${JSON.stringify(release)}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+}
+
+/** Compares two versions: negative, zero or positive. */
+export function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+export function versionString(v: readonly number[]): string {
+  return v.join('.');
+}
+
+export const MAX_MAP_COUNT_PATH = '/proc/sys/vm/max_map_count';
+
+function readNumber(path: string): number | null {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+export function readMaxMapCount(): number {
+  const n = readNumber(MAX_MAP_COUNT_PATH);
+  if (n === null) {
+    throw new Error(`cannot read ${MAX_MAP_COUNT_PATH}: is /proc mounted?`);
+  }
+  return n;
+}
+
+function limitText(v: bigint): string {
+  return v === native().constants.RLIM_INFINITY ? 'unlimited' : v.toString();
+}
+
+function sysctlWritable(): boolean {
+  try {
+    accessSync(MAX_MAP_COUNT_PATH, fsConstants.W_OK);
+  } catch {
+    return false;
+  }
+  // access() says yes to root even without CAP_SYS_ADMIN, which the write needs.
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+    return m ? (BigInt(`0x${m[1]}`) & (1n << 21n)) !== 0n : false;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the facts; `maps` is a read of this process's maps to take gateVma from. */
+export function kernelFacts(maps: MapsSnapshot = readMaps()): KernelFacts {
+  const addon = native();
+  const c = addon.constants;
+  const release = osRelease();
+  const lim = (r: number) => {
+    const l = addon.getrlimit(r);
+    return { cur: limitText(l.cur), max: limitText(l.max) };
+  };
+  return {
+    release,
+    version: parseKernelVersion(release),
+    arch: MACHINE[osArch()] ?? osArch(),
+    pageSize: c.PAGE_SIZE,
+    maxMapCount: readMaxMapCount(),
+    gateVma: maps.gateVma,
+    rlimitAs: lim(c.RLIMIT_AS),
+    rlimitData: lim(c.RLIMIT_DATA),
+    rlimitMemlock: lim(c.RLIMIT_MEMLOCK),
+    sysctlWritable: sysctlWritable(),
+    overcommitMemory: readNumber('/proc/sys/vm/overcommit_memory'),
+    mmapMinAddr: readNumber('/proc/sys/vm/mmap_min_addr'),
+  };
+}

@@ -1,0 +1,24 @@
+// Shared test helpers.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '..');
+export const bin = join(root, 'bin', 'mremap-probe.js');
+
+export function fixture(name: string): string {
+  return readFileSync(join(root, 'test', 'fixtures', name), 'utf8');
+}
+
+/** Runs the CLI as a user would, in a child process. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+    maxBuffer: 64 << 20,
+  });
+}
+
+export const isRoot = process.getuid?.() === 0;
+export const isLinux = process.platform === 'linux';
