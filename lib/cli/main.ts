@@ -6,6 +6,8 @@ import { AddonUnavailableError, packageRoot } from '../native.js';
 import { CliError, EXIT } from './common.js';
 import { registerInfo } from './info.js';
 import { registerMaps } from './maps.js';
+import { registerPressure } from './pressure.js';
+import { registerRestore } from './restore.js';
 
 function packageVersion(): string {
   try {
@@ -48,6 +50,8 @@ Documentation: README.md in ${packageRoot}`,
     );
   registerInfo(program);
   registerMaps(program);
+  registerPressure(program);
+  registerRestore(program);
   return program;
 }
 

@@ -407,21 +407,34 @@ int64_t op_query(const OpRec& op, Result* res) {
   return query_text(start, end, res);
 }
 
-int64_t op_committed() {
-  int64_t fd = sys_open("/proc/meminfo", O_RDONLY);
+// Reads one "Name:   number" field of /proc/meminfo or /proc/self/status.
+int64_t op_proc_field(const OpRec& op) {
+  const char* path = op.a[0] == kProcMeminfo ? "/proc/meminfo" : "/proc/self/status";
+  if (op.a[0] != kProcMeminfo && op.a[0] != kProcSelfStatus) return -EINVAL;
+  char key[18];
+  uint64_t klen = 0;
+  for (uint64_t i = 0; i < 16; i++) {
+    char c = static_cast<char>((op.a[1 + i / 8] >> (8 * (i % 8))) & 0xff);
+    if (c == 0) break;
+    key[klen++] = c;
+  }
+  if (klen == 0) return -EINVAL;
+  key[klen++] = ':';
+  key[klen] = 0;
+  int64_t fd = sys_open(path, O_RDONLY);
   if (fd < 0) return fd;
   int64_t n = sys_read(static_cast<int>(fd), g.scratch, kScratchBytes - 1);
   sys_close(static_cast<int>(fd));
   if (n < 0) return n;
-  const char key[] = "Committed_AS:";
   for (int64_t i = 0; i < n; i++) {
     if ((i == 0 || g.scratch[i - 1] == '\n') &&
         starts_with(g.scratch + i, static_cast<uint64_t>(n - i), key)) {
-      const char* p = g.scratch + i + sizeof(key) - 1;
+      const char* p = g.scratch + i + klen;
       const char* end = g.scratch + n;
-      while (p < end && *p == ' ') p++;
-      uint64_t kb;
-      if (parse_dec(p, end, &kb)) return static_cast<int64_t>(kb);
+      while (p < end && (*p == ' ' || *p == '\t')) p++;
+      uint64_t v;
+      if (parse_dec(p, end, &v)) return static_cast<int64_t>(v);
+      return -EINVAL;
     }
   }
   return -ENODATA;
@@ -500,8 +513,8 @@ int64_t run_op(const OpRec& op, Result* res) {
     }
     case kClose:
       return sys_close(static_cast<int>(a[0]));
-    case kCommitted:
-      return op_committed();
+    case kProcField:
+      return op_proc_field(op);
     case kDropCap:
       return op_drop_cap(a[0]);
     case kCrash:

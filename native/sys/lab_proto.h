@@ -37,12 +37,17 @@ enum Op : uint32_t {
   kFindFree = 17,     // a0 len -> ret start of a free range of that length
   kMemfd = 18,        // a0 size -> ret fd of a new memfd of that size
   kClose = 19,        // a0 fd
-  kCommitted = 20,    // -> ret Committed_AS (kB) read from /proc/meminfo
+  kProcField = 20,    // a0 ProcFile, a1..a2 field name (16 bytes, NUL padded) -> ret its number
   kDropCap = 21,      // a0 capability number: drop it from the effective and permitted sets
   kCrash = 22,        // self-test: die of SIGSEGV
   kHang = 23,         // self-test: never answer
   kExit = 24,         // a0 status: _exit
-  kWriteSysctl = 25,  // reserved (unused)
+};
+
+// Files kProcField reads: a number after "Name:" (kB for sizes).
+enum ProcFile : uint64_t {
+  kProcMeminfo = 0,     // /proc/meminfo (Committed_AS, CommitLimit)
+  kProcSelfStatus = 1,  // /proc/self/status (VmSize, VmLck, Seccomp)
 };
 
 // Flags on an operation record.

@@ -1,0 +1,82 @@
+// `mremap-probe pressure`: bring a lab child to an exact map count and verify it.
+import type { Command } from 'commander';
+import { PressureLab, parseTarget, resolveTarget, DEFAULT_MAX_FILL } from '../pressure.js';
+import { emit, parseIntOption, toJson, UsageError } from './common.js';
+import { applyLowerLimit, hazardToCliError } from './limits.js';
+
+interface Options {
+  target: string;
+  json?: boolean;
+  lowerLimit?: string;
+  maxFill?: string;
+}
+
+export function registerPressure(program: Command): void {
+  program
+    .command('pressure')
+    .description(
+      'fork a lab child, bring its map count to an exact target near vm.max_map_count, and verify it by counting its own /proc/self/maps',
+    )
+    .requiredOption('--target <spec>', 'M, M-k or M+k (M = vm.max_map_count), or an absolute count')
+    .option('--json', 'print JSON')
+    .option('--lower-limit <n>', 'as root: lower vm.max_map_count to n for the run, then restore it')
+    .option('--max-fill <n>', `fill at most this many VMAs (default ${DEFAULT_MAX_FILL})`)
+    .addHelpText(
+      'after',
+      `
+A process can reach M+1 (do_mmap fails only when map_count > M), not beyond.
+Exit status: 0 reached and verified, 1 not reached, 2 usage error, 4 could not run here.`,
+    )
+    .action((opts: Options) => {
+      let spec;
+      try {
+        spec = parseTarget(opts.target);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const maxFill = opts.maxFill ? parseIntOption('--max-fill', opts.maxFill, 1) : undefined;
+      const limit = applyLowerLimit(opts.lowerLimit);
+      try {
+        const target = resolveTarget(spec, limit.maxMapCount);
+        const t0 = performance.now();
+        let pl: PressureLab;
+        try {
+          pl = PressureLab.open(limit.maxMapCount, maxFill ? { maxFill } : {});
+        } catch (err) {
+          hazardToCliError(err);
+        }
+        try {
+          const r = pl.reach(target, { verify: true });
+          const elapsedMs = Math.round((performance.now() - t0) * 10) / 10;
+          const report = {
+            target: spec.text,
+            targetCount: target,
+            maxMapCount: limit.maxMapCount,
+            mapCount: r.mapCount,
+            verified: r.verified,
+            fillers: r.fillers,
+            elapsedMs,
+            ...(r.reason ? { reason: r.reason } : {}),
+            environment: pl.environment,
+            ...(limit.lowered
+              ? { loweredLimit: { original: limit.lowered.original, lowered: limit.lowered.lowered } }
+              : {}),
+          };
+          if (opts.json) emit(toJson(report));
+          else {
+            emit(
+              `target ${spec.text} = ${target}: map count ${r.mapCount}, ${r.verified ? 'verified' : 'NOT reached'}` +
+                ` (${r.fillers} fillers, ${elapsedMs} ms)` +
+                (r.reason ? `\n${r.reason}` : '') +
+                '\n',
+            );
+          }
+          process.exitCode = r.verified ? 0 : 1;
+        } finally {
+          pl.close();
+        }
+      } finally {
+        limit.lowered?.restore();
+      }
+    });
+}

@@ -1,0 +1,420 @@
+// The lab seen from TypeScript: a child forked by the addon, single-threaded,
+// running raw syscalls only, driven over a pipe and a shared mapping. Its map
+// count is exactly what the operations sent to it made it, and when it dies
+// or hangs the Node process goes on.
+import { native, type LabEnd, type NativeLab, type SyscallOutcome } from './native.js';
+
+/** Operation codes of native/sys/lab_proto.h. */
+export const OP = {
+  ping: 1,
+  mmap: 2,
+  munmap: 3,
+  mprotect: 4,
+  mremap: 5,
+  madvise: 6,
+  mlock: 7,
+  munlock: 8,
+  getrlimit: 9,
+  setrlimit: 10,
+  stamp: 11,
+  check: 12,
+  fillerSetup: 13,
+  fill: 14,
+  count: 15,
+  query: 16,
+  findFree: 17,
+  memfd: 18,
+  close: 19,
+  procField: 20,
+  dropCap: 21,
+  crash: 22,
+  hang: 23,
+  exit: 24,
+} as const;
+export type OpName = keyof typeof OP;
+
+const OP_BYTES = 56;
+const RESULT_BYTES = 40;
+const VMA_BYTES = 144;
+const MAX_OPS = 4096;
+const STOP_ON_ERROR = 1;
+
+export interface LabOp {
+  op: OpName;
+  args?: readonly (bigint | number)[];
+  /** A negative result ends the batch at this operation. */
+  stopOnError?: boolean;
+}
+
+export interface LabResult {
+  op: OpName;
+  /** The value, or -errno. */
+  ret: bigint;
+  v: [bigint, bigint, bigint];
+  data: Buffer;
+}
+
+/** One VMA of a region snapshot. */
+export interface VmaSnapshot {
+  start: bigint;
+  end: bigint;
+  /** As /proc/PID/maps prints them: "rw-p", "r--s". */
+  perms: string;
+  offset: bigint;
+  inode: bigint;
+  devMajor: number;
+  devMinor: number;
+  name: string;
+}
+
+export type PageState =
+  | { kind: 'unmapped' }
+  | { kind: 'zero' }
+  | { kind: 'stamp'; object: number; page: number }
+  | { kind: 'other' };
+
+/** The child died or stopped answering: how, in words, and the raw end state. */
+export class LabDiedError extends Error {
+  constructor(
+    readonly end: LabEnd,
+    readonly during: string,
+  ) {
+    super(`the lab child ${describeEnd(end)} during ${during}`);
+    this.name = 'LabDiedError';
+  }
+}
+
+const SIGNALS: Record<number, string> = {
+  4: 'SIGILL',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  15: 'SIGTERM',
+  31: 'SIGSYS',
+};
+
+export function describeEnd(end: LabEnd): string {
+  switch (end.status) {
+    case 'timeout':
+      return 'did not answer in time and was killed';
+    case 'exited':
+      return `exited with status ${end.exitCode}`;
+    case 'signaled':
+      return `was killed by signal ${end.signal} (${SIGNALS[end.signal] ?? 'unknown'})`;
+    case 'closed':
+      return 'was closed';
+  }
+}
+
+export interface LabOptions {
+  /** How long one batch may take before the child is killed (default 10 s). */
+  timeoutMs?: number;
+  /** Bytes of the shared data area (default 8 MiB). */
+  dataBytes?: number;
+}
+
+const open = new Set<Lab>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // The children die with us anyway (PR_SET_PDEATHSIG); this reaps them first.
+  process.on('exit', () => {
+    for (const lab of open) lab.close();
+  });
+}
+
+function outcomeOf(ret: bigint, syscall: string): SyscallOutcome {
+  if (ret >= 0n) return { ok: true, value: ret };
+  const errno = Number(ret);
+  return { ok: false, code: native().errnoName(-errno), errno, syscall };
+}
+
+function packName(name: string): [bigint, bigint] {
+  const b = Buffer.alloc(16);
+  b.write(name, 'latin1');
+  return [b.readBigUInt64LE(0), b.readBigUInt64LE(8)];
+}
+
+function permsOf(bits: number): string {
+  return `${bits & 1 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${bits & 4 ? 'x' : '-'}${bits & 8 ? 's' : 'p'}`;
+}
+
+export function decodeVmas(data: Buffer): VmaSnapshot[] {
+  const out: VmaSnapshot[] = [];
+  for (let off = 0; off + VMA_BYTES <= data.length; off += VMA_BYTES) {
+    const nameLen = data.readUInt32LE(off + 44);
+    out.push({
+      start: data.readBigUInt64LE(off),
+      end: data.readBigUInt64LE(off + 8),
+      offset: data.readBigUInt64LE(off + 16),
+      inode: data.readBigUInt64LE(off + 24),
+      devMajor: data.readUInt32LE(off + 32),
+      devMinor: data.readUInt32LE(off + 36),
+      perms: permsOf(data.readUInt32LE(off + 40)),
+      name: data.toString('utf8', off + 48, off + 48 + Math.min(nameLen, 96)),
+    });
+  }
+  return out;
+}
+
+export function decodePages(data: Buffer): PageState[] {
+  const out: PageState[] = [];
+  for (let off = 0; off + 8 <= data.length; off += 8) {
+    const w = data.readBigUInt64LE(off);
+    const cls = Number(w >> 56n);
+    if (cls === 0) out.push({ kind: 'unmapped' });
+    else if (cls === 1) out.push({ kind: 'zero' });
+    else if (cls === 2) {
+      out.push({ kind: 'stamp', object: Number((w >> 32n) & 0xffffn), page: Number(w & 0xffffffffn) });
+    } else out.push({ kind: 'other' });
+  }
+  return out;
+}
+
+export interface MapCountReading {
+  /** map_count: lines of the child's /proc/self/maps, the gate VMA excluded. */
+  mapCount: number;
+  lines: number;
+  gateVma: boolean;
+}
+
+/**
+ * A forked lab child. Every method sends one batch and waits for its answer;
+ * `exec` sends many operations in one round trip.
+ */
+export class Lab {
+  readonly pid: number;
+  readonly pageSize: number;
+  readonly timeoutMs: number;
+  private handle: NativeLab | undefined;
+  private ended: LabEnd | undefined;
+  /** Fillers the child holds now (see fill()). */
+  fillers = 0;
+
+  private constructor(handle: NativeLab, timeoutMs: number) {
+    this.handle = handle;
+    this.pid = handle.pid;
+    this.pageSize = native().constants.PAGE_SIZE;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Forks a new lab child. */
+  static open(options: LabOptions = {}): Lab {
+    const addon = native();
+    const lab = new Lab(new addon.Lab(options.dataBytes ?? 8 << 20), options.timeoutMs ?? 10_000);
+    open.add(lab);
+    installExitHook();
+    return lab;
+  }
+
+  get alive(): boolean {
+    return this.handle !== undefined && this.ended === undefined;
+  }
+
+  /** How the child ended, once it has. */
+  get end(): LabEnd | undefined {
+    return this.ended ?? (this.handle ? undefined : { status: 'closed' });
+  }
+
+  /**
+   * Runs operations in order in the child, in one round trip. Throws
+   * LabDiedError when the child crashes, exits or hangs past the timeout.
+   */
+  exec(ops: readonly LabOp[], timeoutMs = this.timeoutMs): LabResult[] {
+    if (!this.handle || this.ended) {
+      throw new LabDiedError(this.ended ?? { status: 'closed' }, ops[0]?.op ?? 'a call');
+    }
+    const results: LabResult[] = [];
+    for (let first = 0; first < ops.length; first += MAX_OPS) {
+      const chunk = ops.slice(first, first + MAX_OPS);
+      const buf = Buffer.alloc(chunk.length * OP_BYTES);
+      chunk.forEach((o, i) => {
+        const base = i * OP_BYTES;
+        buf.writeUInt32LE(OP[o.op], base);
+        buf.writeUInt32LE(o.stopOnError ? STOP_ON_ERROR : 0, base + 4);
+        (o.args ?? []).forEach((a, k) => {
+          const v = BigInt(a);
+          buf.writeBigUInt64LE(BigInt.asUintN(64, v), base + 8 + 8 * k);
+        });
+      });
+      const r = this.handle.call(buf, timeoutMs);
+      if (r.status !== 'ok') {
+        this.ended = r;
+        open.delete(this);
+        throw new LabDiedError(r, chunk.map((o) => o.op).join(', '));
+      }
+      for (let i = 0; i < r.executed; i++) {
+        const base = i * RESULT_BYTES;
+        const off = r.results.readUInt32LE(base + 32);
+        const len = r.results.readUInt32LE(base + 36);
+        results.push({
+          op: chunk[i]!.op,
+          ret: r.results.readBigInt64LE(base),
+          v: [
+            r.results.readBigUInt64LE(base + 8),
+            r.results.readBigUInt64LE(base + 16),
+            r.results.readBigUInt64LE(base + 24),
+          ],
+          data: r.data.subarray(off, off + len),
+        });
+      }
+      if (r.executed < chunk.length) break; // stopped on an error
+    }
+    return results;
+  }
+
+  private one(op: OpName, args: readonly (bigint | number)[] = [], timeoutMs?: number): LabResult {
+    return this.exec([{ op, args }], timeoutMs)[0]!;
+  }
+
+  ping(): number {
+    return Number(this.one('ping').ret);
+  }
+
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, fd = -1, offset = 0n): SyscallOutcome {
+    return outcomeOf(this.one('mmap', [addr, length, prot, flags, fd, offset]).ret, 'mmap');
+  }
+
+  munmap(addr: bigint, length: bigint): SyscallOutcome {
+    return outcomeOf(this.one('munmap', [addr, length]).ret, 'munmap');
+  }
+
+  mprotect(addr: bigint, length: bigint, prot: number): SyscallOutcome {
+    return outcomeOf(this.one('mprotect', [addr, length, prot]).ret, 'mprotect');
+  }
+
+  mremap(old: bigint, oldLength: bigint, newLength: bigint, flags: number, newAddr = 0n): SyscallOutcome {
+    return outcomeOf(this.one('mremap', [old, oldLength, newLength, flags, newAddr]).ret, 'mremap');
+  }
+
+  madvise(addr: bigint, length: bigint, advice: number): SyscallOutcome {
+    return outcomeOf(this.one('madvise', [addr, length, advice]).ret, 'madvise');
+  }
+
+  mlock(addr: bigint, length: bigint): SyscallOutcome {
+    return outcomeOf(this.one('mlock', [addr, length]).ret, 'mlock');
+  }
+
+  munlock(addr: bigint, length: bigint): SyscallOutcome {
+    return outcomeOf(this.one('munlock', [addr, length]).ret, 'munlock');
+  }
+
+  getrlimit(resource: number): { cur: bigint; max: bigint } {
+    const r = this.one('getrlimit', [resource]);
+    if (r.ret < 0n) throw new Error(`getrlimit(${resource}) failed in the lab: ${r.ret}`);
+    return { cur: r.v[0], max: r.v[1] };
+  }
+
+  setrlimit(resource: number, cur: bigint, max: bigint): SyscallOutcome {
+    return outcomeOf(this.one('setrlimit', [resource, cur, max]).ret, 'setrlimit');
+  }
+
+  /** Writes the stamp of (object, firstPage + i) over each page i. */
+  stamp(addr: bigint, pages: number, object: number, firstPage: number, nonce: bigint): SyscallOutcome {
+    return outcomeOf(this.one('stamp', [addr, pages, object, firstPage, nonce]).ret, 'stamp');
+  }
+
+  /** Reads each page back: unmapped, zero, a stamp (which), or other bytes. */
+  check(addr: bigint, pages: number, nonce: bigint): PageState[] {
+    const r = this.one('check', [addr, pages, nonce]);
+    if (r.ret < 0n) throw new Error(`page check failed in the lab: ${native().errnoName(-Number(r.ret))}`);
+    return decodePages(r.data);
+  }
+
+  /** Counts the child's own /proc/self/maps, as the kernel counts map_count. */
+  countMaps(): MapCountReading {
+    const r = this.one('count');
+    if (r.ret < 0n) {
+      const code = native().errnoName(-Number(r.ret));
+      throw new LabHazardError('proc', `cannot read /proc/self/maps in the lab (${code})`);
+    }
+    return { mapCount: Number(r.ret), lines: Number(r.v[0]), gateVma: r.v[1] === 1n };
+  }
+
+  /** The VMAs that meet [start, end), by PROCMAP_QUERY where the kernel has it. */
+  query(start: bigint, end: bigint, options: { text?: boolean } = {}): { vmas: VmaSnapshot[]; method: 'ioctl' | 'text' } {
+    const r = this.one('query', [start, end, options.text ? 1 : 0]);
+    if (r.ret < 0n) {
+      throw new LabHazardError('proc', `cannot read the lab's maps (${native().errnoName(-Number(r.ret))})`);
+    }
+    return { vmas: decodeVmas(r.data), method: r.v[0] === 1n ? 'ioctl' : 'text' };
+  }
+
+  /** A free range of the child's address space of this length (found, then released). */
+  findFree(length: bigint): SyscallOutcome {
+    return outcomeOf(this.one('findFree', [length]).ret, 'mmap');
+  }
+
+  memfd(size: bigint): SyscallOutcome {
+    return outcomeOf(this.one('memfd', [size]).ret, 'memfd_create');
+  }
+
+  closeFd(fd: number): SyscallOutcome {
+    return outcomeOf(this.one('close', [fd]).ret, 'close');
+  }
+
+  /** A number field of /proc/meminfo or of the child's /proc/self/status. */
+  procField(file: 'meminfo' | 'status', name: string): bigint | undefined {
+    const r = this.one('procField', [file === 'meminfo' ? 0 : 1, ...packName(name)]);
+    return r.ret < 0n ? undefined : r.ret;
+  }
+
+  dropCapability(cap: number): SyscallOutcome {
+    return outcomeOf(this.one('dropCap', [cap]).ret, 'capset');
+  }
+
+  /** Sets up the filler area: `slots` one-page fillers, `stride` bytes apart. */
+  setupFillers(base: bigint, slots: number, stride: bigint, prot: number): void {
+    const r = this.one('fillerSetup', [base, slots, stride, prot]);
+    if (r.ret < 0n) throw new Error(`filler setup failed: ${native().errnoName(-Number(r.ret))}`);
+  }
+
+  /**
+   * Makes or removes one-page fillers, in the child, until it holds `count`
+   * (one round trip). Returns how many it holds and the errno that stopped it.
+   */
+  fill(count: number, timeoutMs?: number): { fillers: number; stoppedBy?: string } {
+    const r = this.one('fill', [count], timeoutMs);
+    if (r.ret < 0n) throw new Error(`fill failed: ${native().errnoName(-Number(r.ret))}`);
+    this.fillers = Number(r.ret);
+    return r.v[0] === 0n
+      ? { fillers: this.fillers }
+      : { fillers: this.fillers, stoppedBy: native().errnoName(Number(r.v[0])) };
+  }
+
+  /** Self-tests: make the child crash or hang. */
+  crashForTest(): void {
+    this.one('crash');
+  }
+
+  hangForTest(timeoutMs?: number): void {
+    this.one('hang', [], timeoutMs);
+  }
+
+  /** Kills and reaps the child; returns how it ended. Safe to call twice. */
+  close(): LabEnd {
+    open.delete(this);
+    if (!this.handle) return this.ended ?? { status: 'closed' };
+    const end = this.handle.close();
+    this.handle = undefined;
+    this.ended ??= end;
+    return this.ended;
+  }
+}
+
+export type HazardKind = 'max-map-count' | 'rlimit' | 'proc' | 'seccomp' | 'address-space' | 'not-root';
+
+/** The environment keeps the lab from running: "could not run here", never a kernel failure. */
+export class LabHazardError extends Error {
+  constructor(
+    readonly kind: HazardKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LabHazardError';
+  }
+}

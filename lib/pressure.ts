@@ -1,0 +1,246 @@
+// Map-count pressure: bring a lab child's map count to an exact target near
+// vm.max_map_count, verify it by counting its own maps, and step it by small
+// amounts without refilling.
+//
+// Fillers are one-page read-only anonymous mappings two pages apart (so none
+// merges with another), made by do_mmap, which lets a process reach M+1
+// ("map_count > M" fails). Nothing near the limit uses mprotect or munmap
+// inside a VMA, whose splits fail earlier (split_vma: map_count >= M).
+import { native } from './native.js';
+import { Lab, LabHazardError, type LabOptions } from './lab.js';
+
+export interface TargetSpec {
+  /** As given: "M-5", "M", "M+1", or a number. */
+  text: string;
+  /** Offset from vm.max_map_count, or undefined for an absolute target. */
+  offset?: number;
+  absolute?: number;
+}
+
+/** Parses "M-5", "M", "M+1" (relative to vm.max_map_count) or an absolute count. */
+export function parseTarget(text: string): TargetSpec {
+  const t = text.trim();
+  const rel = /^[Mm]\s*(?:([+-])\s*(\d+))?$/.exec(t);
+  if (rel) {
+    const k = rel[2] ? Number(rel[2]) : 0;
+    return { text: `M${k === 0 ? '' : `${rel[1]}${k}`}`, offset: rel[1] === '-' ? -k : k };
+  }
+  if (/^\d+$/.test(t)) return { text: t, absolute: Number(t) };
+  throw new RangeError(`a target is M, M-k, M+k or a number (got ${JSON.stringify(text)})`);
+}
+
+export function resolveTarget(spec: TargetSpec, maxMapCount: number): number {
+  return spec.absolute ?? maxMapCount + (spec.offset ?? 0);
+}
+
+export function offsetText(offset: number): string {
+  return offset === 0 ? 'M' : offset > 0 ? `M+${offset}` : `M${offset}`;
+}
+
+/** How far the probe fills by default: beyond this, vm.max_map_count is too large to reach. */
+export const DEFAULT_MAX_FILL = 262_144;
+
+export interface LabEnvironment {
+  /** Soft limits the lab raised to their hard limits. */
+  raised: string[];
+  /** The seccomp mode of the child (0 none, 1 strict, 2 filter), if /proc says. */
+  seccomp?: number;
+  /** PROCMAP_QUERY answers region queries (Linux 6.11+). */
+  procmapQuery: boolean;
+}
+
+export interface Arena {
+  fillerBase: bigint;
+  fillerSlots: number;
+  regionBase: bigint;
+  regionBytes: bigint;
+}
+
+export interface PressureReading {
+  target: number;
+  mapCount: number;
+  verified: boolean;
+  fillers: number;
+  /** Why the target was not reached exactly. */
+  reason?: string;
+}
+
+const GUARD = 64n << 20n;
+
+/**
+ * A lab prepared for pressure work: limits raised, mremap known to work, an
+ * arena reserved for fillers and for experiment regions.
+ */
+export class PressureLab {
+  readonly lab: Lab;
+  readonly maxMapCount: number;
+  readonly arena: Arena;
+  readonly environment: LabEnvironment;
+  /** VMAs of the child that are not fillers, as last counted or tracked. */
+  private others: number;
+
+  private constructor(lab: Lab, maxMapCount: number, arena: Arena, environment: LabEnvironment, others: number) {
+    this.lab = lab;
+    this.maxMapCount = maxMapCount;
+    this.arena = arena;
+    this.environment = environment;
+    this.others = others;
+  }
+
+  /**
+   * Opens a lab child and prepares it. Throws LabHazardError when the
+   * environment keeps it from working (the run "could not run here").
+   */
+  static open(
+    maxMapCount: number,
+    options: LabOptions & { regionBytes?: bigint; maxFill?: number } = {},
+  ): PressureLab {
+    const maxFill = options.maxFill ?? DEFAULT_MAX_FILL;
+    if (maxMapCount > maxFill) {
+      throw new LabHazardError(
+        'max-map-count',
+        `vm.max_map_count is ${maxMapCount}, too large to reach (more than ${maxFill} VMAs); as root, --lower-limit N lowers it for the run and restores it`,
+      );
+    }
+    const lab = Lab.open(options);
+    try {
+      const environment = prepareEnvironment(lab);
+      const page = BigInt(lab.pageSize);
+      const stride = 2n * page;
+      const fillerSlots = maxMapCount + 16;
+      const fillerBytes = BigInt(fillerSlots) * stride;
+      let regionBytes = options.regionBytes ?? 64n << 30n;
+      let base: bigint | undefined;
+      // Ask for the whole arena at once, so that nothing else can land inside
+      // the part of the filler area not yet filled; halve the region part
+      // where the address space is limited.
+      while (base === undefined && regionBytes >= 64n << 20n) {
+        const r = lab.findFree(fillerBytes + GUARD + regionBytes);
+        if (r.ok) base = r.value;
+        else regionBytes /= 2n;
+      }
+      if (base === undefined) {
+        throw new LabHazardError(
+          'address-space',
+          'no free address range for the fillers and regions (RLIMIT_AS too low?)',
+        );
+      }
+      lab.setupFillers(base, fillerSlots, stride, native().constants.PROT_READ);
+      const arena: Arena = {
+        fillerBase: base,
+        fillerSlots,
+        regionBase: base + fillerBytes + GUARD,
+        regionBytes,
+      };
+      const others = lab.countMaps().mapCount;
+      return new PressureLab(lab, maxMapCount, arena, environment, others);
+    } catch (err) {
+      lab.close();
+      throw err;
+    }
+  }
+
+  /** The child's map count as tracked (exact as long as all changes went through here). */
+  get trackedCount(): number {
+    return this.others + this.lab.fillers;
+  }
+
+  /** Counts the child's maps and re-bases the tracking on the count. */
+  count(): number {
+    const c = this.lab.countMaps().mapCount;
+    this.others = c - this.lab.fillers;
+    return c;
+  }
+
+  /** Tells the tracker that the non-filler VMAs changed by `delta` (a region built or torn down). */
+  adjustOthers(delta: number): void {
+    this.others += delta;
+  }
+
+  /**
+   * Sets the fillers so that the map count is `target`. With verify, counts
+   * the maps afterwards; otherwise trusts the tracking.
+   */
+  reach(target: number, options: { verify?: boolean } = {}): PressureReading {
+    const need = target - this.others;
+    if (need < 0) {
+      return {
+        target,
+        mapCount: this.trackedCount,
+        verified: false,
+        fillers: this.lab.fillers,
+        reason: `the child already holds ${this.others} VMAs besides fillers, more than the target ${target}`,
+      };
+    }
+    if (need > this.arena.fillerSlots) {
+      return {
+        target,
+        mapCount: this.trackedCount,
+        verified: false,
+        fillers: this.lab.fillers,
+        reason: `the target ${target} needs more fillers than the arena holds`,
+      };
+    }
+    const f = this.lab.fill(need);
+    const mapCount = options.verify ? this.count() : this.trackedCount;
+    const reading: PressureReading = {
+      target,
+      mapCount,
+      verified: options.verify === true && mapCount === target,
+      fillers: f.fillers,
+    };
+    if (mapCount !== target) {
+      reading.reason =
+        f.stoppedBy === 'ENOMEM' && target > this.maxMapCount
+          ? `do_mmap refuses a new VMA once map_count > vm.max_map_count (${this.maxMapCount}): ${mapCount} is as far as it goes`
+          : f.stoppedBy
+            ? `making a filler failed with ${f.stoppedBy} at map count ${mapCount}`
+            : `the count is ${mapCount}, not ${target}: something else in the child made or removed VMAs`;
+    }
+    return reading;
+  }
+
+  close() {
+    return this.lab.close();
+  }
+}
+
+const RLIMIT_NAMES: [string, keyof ReturnType<typeof native>['constants']][] = [
+  ['RLIMIT_AS', 'RLIMIT_AS'],
+  ['RLIMIT_DATA', 'RLIMIT_DATA'],
+];
+
+/**
+ * Raises the soft address-space and data limits to the hard ones (CI runners
+ * set them), and checks that mremap works at all in the child (seccomp and
+ * sandboxes may refuse it).
+ */
+function prepareEnvironment(lab: Lab): LabEnvironment {
+  const c = native().constants;
+  const raised: string[] = [];
+  for (const [name, key] of RLIMIT_NAMES) {
+    const resource = c[key] as number;
+    const l = lab.getrlimit(resource);
+    if (l.cur !== l.max) {
+      const r = lab.setrlimit(resource, l.max, l.max);
+      if (r.ok) raised.push(`${name} ${l.cur} -> ${l.max === c.RLIM_INFINITY ? 'unlimited' : l.max}`);
+    }
+  }
+  const seccompField = lab.procField('status', 'Seccomp');
+  const seccomp = seccompField === undefined ? undefined : Number(seccompField);
+  const page = BigInt(lab.pageSize);
+  const a = lab.mmap(0n, 4n * page, c.PROT_READ | c.PROT_WRITE, c.MAP_PRIVATE | c.MAP_ANONYMOUS);
+  if (!a.ok) {
+    throw new LabHazardError('address-space', `the lab cannot map memory (${a.code})`);
+  }
+  const moved = lab.mremap(a.value, page, page, c.MREMAP_MAYMOVE | c.MREMAP_FIXED, a.value + 2n * page);
+  lab.munmap(a.value, 4n * page);
+  if (!moved.ok) {
+    throw new LabHazardError(
+      'seccomp',
+      `mremap(MREMAP_FIXED) is refused here (${moved.code}${seccomp ? `, seccomp mode ${seccomp}` : ''}): a sandbox or seccomp filter blocks it`,
+    );
+  }
+  const q = lab.query(a.value, a.value + page);
+  return { raised, ...(seccomp === undefined ? {} : { seccomp }), procmapQuery: q.method === 'ioctl' };
+}
