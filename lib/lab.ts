@@ -71,7 +71,8 @@ export type PageState =
   | { kind: 'unmapped' }
   | { kind: 'zero' }
   | { kind: 'stamp'; object: number; page: number }
-  | { kind: 'other' };
+  | { kind: 'other' }
+  | { kind: 'unreadable' };
 
 /** The child died or stopped answering: how, in words, and the raw end state. */
 export class LabDiedError extends Error {
@@ -133,7 +134,8 @@ function outcomeOf(ret: bigint, syscall: string): SyscallOutcome {
   return { ok: false, code: native().errnoName(-errno), errno, syscall };
 }
 
-function packName(name: string): [bigint, bigint] {
+/** A /proc field name packed into two operation arguments. */
+export function packName(name: string): [bigint, bigint] {
   const b = Buffer.alloc(16);
   b.write(name, 'latin1');
   return [b.readBigUInt64LE(0), b.readBigUInt64LE(8)];
@@ -169,8 +171,13 @@ export function decodePages(data: Buffer): PageState[] {
     if (cls === 0) out.push({ kind: 'unmapped' });
     else if (cls === 1) out.push({ kind: 'zero' });
     else if (cls === 2) {
-      out.push({ kind: 'stamp', object: Number((w >> 32n) & 0xffffn), page: Number(w & 0xffffffffn) });
-    } else out.push({ kind: 'other' });
+      out.push({
+        kind: 'stamp',
+        object: Number((w >> 32n) & 0xffffn),
+        page: Number(w & 0xffffffffn),
+      });
+    } else if (cls === 4) out.push({ kind: 'unreadable' });
+    else out.push({ kind: 'other' });
   }
   return out;
 }
@@ -275,7 +282,14 @@ export class Lab {
     return Number(this.one('ping').ret);
   }
 
-  mmap(addr: bigint, length: bigint, prot: number, flags: number, fd = -1, offset = 0n): SyscallOutcome {
+  mmap(
+    addr: bigint,
+    length: bigint,
+    prot: number,
+    flags: number,
+    fd = -1,
+    offset = 0n,
+  ): SyscallOutcome {
     return outcomeOf(this.one('mmap', [addr, length, prot, flags, fd, offset]).ret, 'mmap');
   }
 
@@ -287,7 +301,13 @@ export class Lab {
     return outcomeOf(this.one('mprotect', [addr, length, prot]).ret, 'mprotect');
   }
 
-  mremap(old: bigint, oldLength: bigint, newLength: bigint, flags: number, newAddr = 0n): SyscallOutcome {
+  mremap(
+    old: bigint,
+    oldLength: bigint,
+    newLength: bigint,
+    flags: number,
+    newAddr = 0n,
+  ): SyscallOutcome {
     return outcomeOf(this.one('mremap', [old, oldLength, newLength, flags, newAddr]).ret, 'mremap');
   }
 
@@ -314,14 +334,21 @@ export class Lab {
   }
 
   /** Writes the stamp of (object, firstPage + i) over each page i. */
-  stamp(addr: bigint, pages: number, object: number, firstPage: number, nonce: bigint): SyscallOutcome {
+  stamp(
+    addr: bigint,
+    pages: number,
+    object: number,
+    firstPage: number,
+    nonce: bigint,
+  ): SyscallOutcome {
     return outcomeOf(this.one('stamp', [addr, pages, object, firstPage, nonce]).ret, 'stamp');
   }
 
   /** Reads each page back: unmapped, zero, a stamp (which), or other bytes. */
   check(addr: bigint, pages: number, nonce: bigint): PageState[] {
     const r = this.one('check', [addr, pages, nonce]);
-    if (r.ret < 0n) throw new Error(`page check failed in the lab: ${native().errnoName(-Number(r.ret))}`);
+    if (r.ret < 0n)
+      throw new Error(`page check failed in the lab: ${native().errnoName(-Number(r.ret))}`);
     return decodePages(r.data);
   }
 
@@ -336,10 +363,17 @@ export class Lab {
   }
 
   /** The VMAs that meet [start, end), by PROCMAP_QUERY where the kernel has it. */
-  query(start: bigint, end: bigint, options: { text?: boolean } = {}): { vmas: VmaSnapshot[]; method: 'ioctl' | 'text' } {
+  query(
+    start: bigint,
+    end: bigint,
+    options: { text?: boolean } = {},
+  ): { vmas: VmaSnapshot[]; method: 'ioctl' | 'text' } {
     const r = this.one('query', [start, end, options.text ? 1 : 0]);
     if (r.ret < 0n) {
-      throw new LabHazardError('proc', `cannot read the lab's maps (${native().errnoName(-Number(r.ret))})`);
+      throw new LabHazardError(
+        'proc',
+        `cannot read the lab's maps (${native().errnoName(-Number(r.ret))})`,
+      );
     }
     return { vmas: decodeVmas(r.data), method: r.v[0] === 1n ? 'ioctl' : 'text' };
   }
@@ -406,7 +440,8 @@ export class Lab {
   }
 }
 
-export type HazardKind = 'max-map-count' | 'rlimit' | 'proc' | 'seccomp' | 'address-space' | 'not-root';
+export type HazardKind =
+  'max-map-count' | 'rlimit' | 'proc' | 'seccomp' | 'address-space' | 'not-root';
 
 /** The environment keeps the lab from running: "could not run here", never a kernel failure. */
 export class LabHazardError extends Error {

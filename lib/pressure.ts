@@ -79,7 +79,13 @@ export class PressureLab {
   /** VMAs of the child that are not fillers, as last counted or tracked. */
   private others: number;
 
-  private constructor(lab: Lab, maxMapCount: number, arena: Arena, environment: LabEnvironment, others: number) {
+  private constructor(
+    lab: Lab,
+    maxMapCount: number,
+    arena: Arena,
+    environment: LabEnvironment,
+    others: number,
+  ) {
     this.lab = lab;
     this.maxMapCount = maxMapCount;
     this.arena = arena;
@@ -150,6 +156,19 @@ export class PressureLab {
     const c = this.lab.countMaps().mapCount;
     this.others = c - this.lab.fillers;
     return c;
+  }
+
+  /** VMAs of the child besides fillers (its own, plus any region laid out). */
+  get nonFillers(): number {
+    return this.others;
+  }
+
+  /** Sets the number of fillers directly (0 to drop them all). */
+  setFillers(n: number): void {
+    const f = this.lab.fill(Math.max(0, Math.min(n, this.arena.fillerSlots)));
+    if (f.fillers !== Math.max(0, Math.min(n, this.arena.fillerSlots))) {
+      throw new Error(`could not set fillers to ${n}: ${f.stoppedBy ?? 'unknown'}`);
+    }
   }
 
   /** Tells the tracker that the non-filler VMAs changed by `delta` (a region built or torn down). */
@@ -223,7 +242,8 @@ function prepareEnvironment(lab: Lab): LabEnvironment {
     const l = lab.getrlimit(resource);
     if (l.cur !== l.max) {
       const r = lab.setrlimit(resource, l.max, l.max);
-      if (r.ok) raised.push(`${name} ${l.cur} -> ${l.max === c.RLIM_INFINITY ? 'unlimited' : l.max}`);
+      if (r.ok)
+        raised.push(`${name} ${l.cur} -> ${l.max === c.RLIM_INFINITY ? 'unlimited' : l.max}`);
     }
   }
   const seccompField = lab.procField('status', 'Seccomp');
@@ -233,7 +253,13 @@ function prepareEnvironment(lab: Lab): LabEnvironment {
   if (!a.ok) {
     throw new LabHazardError('address-space', `the lab cannot map memory (${a.code})`);
   }
-  const moved = lab.mremap(a.value, page, page, c.MREMAP_MAYMOVE | c.MREMAP_FIXED, a.value + 2n * page);
+  const moved = lab.mremap(
+    a.value,
+    page,
+    page,
+    c.MREMAP_MAYMOVE | c.MREMAP_FIXED,
+    a.value + 2n * page,
+  );
   lab.munmap(a.value, 4n * page);
   if (!moved.ok) {
     throw new LabHazardError(
@@ -242,5 +268,9 @@ function prepareEnvironment(lab: Lab): LabEnvironment {
     );
   }
   const q = lab.query(a.value, a.value + page);
-  return { raised, ...(seccomp === undefined ? {} : { seccomp }), procmapQuery: q.method === 'ioctl' };
+  return {
+    raised,
+    ...(seccomp === undefined ? {} : { seccomp }),
+    procmapQuery: q.method === 'ioctl',
+  };
 }

@@ -48,7 +48,9 @@ function sysctlPath(): string {
 }
 
 function readSysctl(path: string): number {
-  return path === MAX_MAP_COUNT_PATH ? readMaxMapCount() : Number(readFileSync(path, 'utf8').trim());
+  return path === MAX_MAP_COUNT_PATH
+    ? readMaxMapCount()
+    : Number(readFileSync(path, 'utf8').trim());
 }
 
 function writeSysctl(path: string, value: number): void {
@@ -138,7 +140,9 @@ export function lowerMaxMapCount(value: number): LoweredLimit {
     mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
     writeFileAtomic(statePath(), `${JSON.stringify(state, null, 2)}\n`);
   } catch (err) {
-    throw new SysctlError(`cannot record the original limit in ${statePath()}: ${(err as Error).message}`);
+    throw new SysctlError(
+      `cannot record the original limit in ${statePath()}: ${(err as Error).message}`,
+    );
   }
   try {
     writeSysctl(path, value);

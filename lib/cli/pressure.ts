@@ -19,7 +19,10 @@ export function registerPressure(program: Command): void {
     )
     .requiredOption('--target <spec>', 'M, M-k or M+k (M = vm.max_map_count), or an absolute count')
     .option('--json', 'print JSON')
-    .option('--lower-limit <n>', 'as root: lower vm.max_map_count to n for the run, then restore it')
+    .option(
+      '--lower-limit <n>',
+      'as root: lower vm.max_map_count to n for the run, then restore it',
+    )
     .option('--max-fill <n>', `fill at most this many VMAs (default ${DEFAULT_MAX_FILL})`)
     .addHelpText(
       'after',
@@ -59,7 +62,12 @@ Exit status: 0 reached and verified, 1 not reached, 2 usage error, 4 could not r
             ...(r.reason ? { reason: r.reason } : {}),
             environment: pl.environment,
             ...(limit.lowered
-              ? { loweredLimit: { original: limit.lowered.original, lowered: limit.lowered.lowered } }
+              ? {
+                  loweredLimit: {
+                    original: limit.lowered.original,
+                    lowered: limit.lowered.lowered,
+                  },
+                }
               : {}),
           };
           if (opts.json) emit(toJson(report));

@@ -9,7 +9,10 @@ export function registerRestore(program: Command): void {
     .description(
       `restore vm.max_map_count from the state file a --lower-limit run leaves while it runs (${statePath()}), after that run was killed`,
     )
-    .option('--force', 'restore even if the run that lowered it still runs, or the value changed since')
+    .option(
+      '--force',
+      'restore even if the run that lowered it still runs, or the value changed since',
+    )
     .action((opts: { force?: boolean }) => {
       try {
         const r = restoreFromState(opts.force ? { force: true } : {});

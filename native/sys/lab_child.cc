@@ -169,7 +169,7 @@ int64_t op_check(const OpRec& op, Result* res) {
     if (r == -ENOMEM) {
       out[p] = kPageUnmapped << 56;
     } else if (r < 0) {
-      out[p] = kPageOther << 56;
+      out[p] = kPageUnreadable << 56;
     } else {
       out[p] = classify_page(reinterpret_cast<uint64_t*>(g.scratch), g.page / 8, nonce);
     }

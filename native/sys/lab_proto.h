@@ -68,8 +68,9 @@ enum QueryMethod : uint64_t {
 enum PageClass : uint64_t {
   kPageUnmapped = 0,
   kPageZero = 1,
-  kPageStamp = 2,  // bits 32..55: object, bits 0..31: page index
-  kPageOther = 3,
+  kPageStamp = 2,       // bits 32..55: object, bits 0..31: page index
+  kPageOther = 3,       // mapped and readable, bytes that are not this run's stamp
+  kPageUnreadable = 4,  // mapped, but reading it fails (e.g. a shmem page past EOF: SIGBUS)
 };
 
 struct OpRec {

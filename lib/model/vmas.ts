@@ -1,0 +1,323 @@
+// A model of a process's VMAs, in pages: intervals with permissions, flags and
+// backing, the pages each maps, mm->map_count, and the merges that the
+// scenarios can meet. Pure: every operation works on a copy or on `this`, and
+// nothing here touches the real kernel.
+//
+// Only what lies in an experiment's region is modelled; map_count is the whole
+// process's count, changed by the same amounts the kernel changes it by.
+
+export type Backing =
+  | { kind: 'anon' }
+  /** MAP_SHARED|MAP_ANONYMOUS: a shmem object of fixed size. */
+  | { kind: 'shmem'; object: number }
+  | { kind: 'memfd'; object: number };
+
+export interface ModelVma {
+  /** First page (page number, i.e. address / page size). */
+  start: number;
+  /** Page after the last one. */
+  end: number;
+  read: boolean;
+  write: boolean;
+  exec: boolean;
+  shared: boolean;
+  backing: Backing;
+  /** Page offset into the backing object; for private anonymous VMAs, start page at creation. */
+  pgoff: number;
+  /** Identity of the VMA's anon_vma; null while never faulted (or for shared VMAs). */
+  anon: number | null;
+  /** VM_LOCKED. */
+  locked: boolean;
+  /** VM_ACCOUNT: private writable mappings are charged to the commit count. */
+  account: boolean;
+  /** The layout piece it came from, for reports. */
+  label: string;
+}
+
+export type Content =
+  | { kind: 'zero' }
+  | { kind: 'stamp'; object: number; page: number }
+  /** Mapped, but reading it fails (a shmem page past the end of its object: SIGBUS). */
+  | { kind: 'unreadable' };
+
+export type PageView = Content | { kind: 'unmapped' };
+
+export interface SharedObject {
+  /** Size in pages (shmem from MAP_SHARED|MAP_ANONYMOUS, memfd from ftruncate). */
+  size: number;
+  pages: Map<number, Content>;
+}
+
+export function permsOf(v: Pick<ModelVma, 'read' | 'write' | 'exec' | 'shared'>): string {
+  return `${v.read ? 'r' : '-'}${v.write ? 'w' : '-'}${v.exec ? 'x' : '-'}${v.shared ? 's' : 'p'}`;
+}
+
+export function sameBacking(a: Backing, b: Backing): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind === 'anon' || (b.kind !== 'anon' && a.object === b.object);
+}
+
+export interface UnmapResult {
+  ok: boolean;
+  errno?: string;
+  /** Why it failed, or what it did. */
+  detail: string;
+  /** VMAs removed entirely or in part. */
+  removedPages: number;
+}
+
+export class VmaSet {
+  vmas: ModelVma[] = [];
+  /** Content of private pages by page number. */
+  anonPages = new Map<number, Content>();
+  objects = new Map<number, SharedObject>();
+  mapCount: number;
+  /** mm->total_vm, mm->data_vm, mm->locked_vm, in pages. */
+  totalVm: number;
+  dataVm: number;
+  lockedVm: number;
+  private nextAnon = 1;
+
+  constructor(mapCount: number, totalVm: number, dataVm: number, lockedVm: number) {
+    this.mapCount = mapCount;
+    this.totalVm = totalVm;
+    this.dataVm = dataVm;
+    this.lockedVm = lockedVm;
+  }
+
+  clone(): VmaSet {
+    const c = new VmaSet(this.mapCount, this.totalVm, this.dataVm, this.lockedVm);
+    c.vmas = this.vmas.map((v) => ({ ...v, backing: { ...v.backing } }));
+    c.anonPages = new Map(this.anonPages);
+    c.objects = new Map(
+      [...this.objects].map(([k, o]) => [k, { size: o.size, pages: new Map(o.pages) }]),
+    );
+    c.nextAnon = this.nextAnon;
+    return c;
+  }
+
+  newAnonId(): number {
+    return this.nextAnon++;
+  }
+
+  /** The VMA covering page p (find_vma + vm_start <= p, i.e. vma_lookup). */
+  lookup(p: number): ModelVma | undefined {
+    return this.vmas.find((v) => v.start <= p && p < v.end);
+  }
+
+  /** VMAs that meet [start, end). */
+  within(start: number, end: number): ModelVma[] {
+    return this.vmas.filter((v) => v.end > start && v.start < end);
+  }
+
+  private sort(): void {
+    this.vmas.sort((a, b) => a.start - b.start);
+  }
+
+  static isData(v: ModelVma): boolean {
+    // is_data_mapping(): private and writable (not a stack).
+    return v.write && !v.shared;
+  }
+
+  private account(v: ModelVma, sign: 1 | -1, pages = v.end - v.start): void {
+    this.totalVm += sign * pages;
+    if (VmaSet.isData(v)) this.dataVm += sign * pages;
+    if (v.locked) this.lockedVm += sign * pages;
+  }
+
+  /**
+   * Adds a new VMA as mmap would at a free range (the caller checks it is
+   * free), without merging: layouts keep adjacent pieces distinct.
+   */
+  map(v: Omit<ModelVma, 'anon'> & { anon?: number | null }): ModelVma {
+    const vma: ModelVma = { anon: null, ...v };
+    if (this.within(vma.start, vma.end).length) {
+      throw new Error(`model: map over a mapped range at page ${vma.start}`);
+    }
+    this.vmas.push(vma);
+    this.sort();
+    this.mapCount++;
+    this.account(vma, 1);
+    return vma;
+  }
+
+  /** Creates a shared object (shmem or memfd) of `size` pages. */
+  addObject(id: number, size: number): void {
+    this.objects.set(id, { size, pages: new Map() });
+  }
+
+  /** What reading page p shows. */
+  read(p: number): PageView {
+    const v = this.lookup(p);
+    if (!v) return { kind: 'unmapped' };
+    if (v.backing.kind === 'anon') return this.anonPages.get(p) ?? { kind: 'zero' };
+    const obj = this.objects.get(v.backing.object);
+    const off = v.pgoff + (p - v.start);
+    if (!obj || off >= obj.size) return { kind: 'unreadable' };
+    return obj.pages.get(off) ?? { kind: 'zero' };
+  }
+
+  /** Writes a page's content (stamping before the call). */
+  write(p: number, c: Content): void {
+    const v = this.lookup(p);
+    if (!v) throw new Error(`model: write to unmapped page ${p}`);
+    if (v.backing.kind === 'anon') {
+      this.anonPages.set(p, c);
+      v.anon ??= this.newAnonId();
+    } else {
+      this.objects.get(v.backing.object)!.pages.set(v.pgoff + (p - v.start), c);
+    }
+  }
+
+  /** Splits the VMA containing p at p (p strictly inside). __split_vma: no map-count check. */
+  splitAt(p: number): void {
+    const v = this.lookup(p);
+    if (!v || v.start === p) return;
+    const tail: ModelVma = {
+      ...v,
+      backing: { ...v.backing },
+      start: p,
+      pgoff: v.pgoff + (p - v.start),
+    };
+    v.end = p;
+    this.vmas.push(tail);
+    this.sort();
+    this.mapCount++;
+  }
+
+  /**
+   * do_munmap(start, end): the munmap rule ("let map_count go just above its
+   * limit temporarily"): only a range strictly inside one VMA, needing two
+   * splits, is refused when map_count >= M, once, before anything changes.
+   */
+  munmap(start: number, end: number, maxMapCount: number): UnmapResult {
+    if (end <= start) return { ok: false, errno: 'EINVAL', detail: 'length 0', removedPages: 0 };
+    const first = this.vmas.find((v) => v.end > start);
+    if (!first || first.start >= end) {
+      return { ok: true, detail: 'nothing mapped there', removedPages: 0 };
+    }
+    if (first.start < start && end < first.end && this.mapCount >= maxMapCount) {
+      return {
+        ok: false,
+        errno: 'ENOMEM',
+        detail: `the range is strictly inside one VMA and map_count ${this.mapCount} >= ${maxMapCount}`,
+        removedPages: 0,
+      };
+    }
+    this.splitAt(start);
+    this.splitAt(end);
+    const gone = this.vmas.filter((v) => v.start >= start && v.end <= end);
+    let pages = 0;
+    for (const v of gone) {
+      pages += v.end - v.start;
+      this.account(v, -1);
+      if (v.backing.kind === 'anon') {
+        for (let p = v.start; p < v.end; p++) this.anonPages.delete(p);
+      }
+    }
+    this.vmas = this.vmas.filter((v) => !gone.includes(v));
+    this.mapCount -= gone.length;
+    return {
+      ok: true,
+      detail: `unmapped ${gone.length} VMA(s), ${pages} page(s)`,
+      removedPages: pages,
+    };
+  }
+
+  /** The VMA would merge with a neighbour that ends at v.start / starts at v.end (vma_merge rules). */
+  static canMerge(a: ModelVma, b: ModelVma): boolean {
+    // a is before b, adjacent.
+    return (
+      a.end === b.start &&
+      a.read === b.read &&
+      a.write === b.write &&
+      a.exec === b.exec &&
+      a.shared === b.shared &&
+      a.locked === b.locked &&
+      a.account === b.account &&
+      sameBacking(a.backing, b.backing) &&
+      a.pgoff + (a.end - a.start) === b.pgoff &&
+      // is_mergeable_anon_vma(): the same anon_vma, or one side never faulted
+      // (the other side's chain is singular in a process that made it itself).
+      (a.anon === b.anon || a.anon === null || b.anon === null)
+    );
+  }
+
+  /** Merges v with its neighbours where vma_merge would; returns the surviving VMA. */
+  mergeAround(v: ModelVma): ModelVma {
+    let cur = v;
+    const prev = this.vmas.find((x) => x.end === cur.start);
+    if (prev && VmaSet.canMerge(prev, cur)) {
+      prev.end = cur.end;
+      prev.anon ??= cur.anon;
+      this.vmas = this.vmas.filter((x) => x !== cur);
+      this.mapCount--;
+      cur = prev;
+    }
+    const next = this.vmas.find((x) => x.start === cur.end);
+    if (next && VmaSet.canMerge(cur, next)) {
+      cur.end = next.end;
+      cur.anon ??= next.anon;
+      this.vmas = this.vmas.filter((x) => x !== next);
+      this.mapCount--;
+    }
+    return cur;
+  }
+
+  /**
+   * copy_vma() + move_page_tables(): a new VMA of `newLen` pages at `to` for the
+   * `moveLen` pages at `from` (all inside `src`); it may merge with its new
+   * neighbours. Private page contents move with the page tables.
+   */
+  copyAndMove(
+    src: ModelVma,
+    from: number,
+    to: number,
+    moveLen: number,
+    newLen = moveLen,
+  ): ModelVma {
+    const neverFaulted = src.backing.kind === 'anon' && src.anon === null;
+    const copy: ModelVma = {
+      ...src,
+      backing: { ...src.backing },
+      start: to,
+      end: to + newLen,
+      // copy_vma(): an anonymous VMA never faulted takes pgoff = addr >> PAGE_SHIFT
+      // "to increase its chance of merging".
+      pgoff: neverFaulted ? to : src.pgoff + (from - src.start),
+    };
+    this.vmas.push(copy);
+    this.sort();
+    this.mapCount++;
+    this.account(copy, 1);
+    if (src.backing.kind === 'anon') {
+      const moved: [number, Content][] = [];
+      for (let i = 0; i < moveLen; i++) {
+        const c = this.anonPages.get(from + i);
+        this.anonPages.delete(from + i);
+        if (c) moved.push([to + i, c]);
+      }
+      for (const [p, c] of moved) this.anonPages.set(p, c);
+    }
+    return this.mergeAround(copy);
+  }
+
+  /** Grows v in place to newEnd (vma_expand / vma_merge_extend), merging with a compatible next VMA. */
+  expand(v: ModelVma, newEnd: number): ModelVma {
+    const grown = newEnd - v.end;
+    v.end = newEnd;
+    this.account(v, 1, grown);
+    const next = this.vmas.find((x) => x.start === v.end);
+    if (next && VmaSet.canMerge(v, next)) {
+      v.end = next.end;
+      this.vmas = this.vmas.filter((x) => x !== next);
+      this.mapCount--;
+    }
+    return v;
+  }
+
+  /** Drops the private pages of [start, end) (MREMAP_DONTUNMAP leaves the old VMA empty). */
+  dropPages(start: number, end: number): void {
+    for (let p = start; p < end; p++) this.anonPages.delete(p);
+  }
+}
