@@ -174,7 +174,7 @@ export function predictFor(
   facts: MachineFacts,
   inputs: CaseInputs,
 ): Prediction {
-  return predict(pc, era, modelEnv(facts, inputs, era));
+  return predict(pc, era, { ...modelEnv(facts, inputs, era), window: pc.window });
 }
 
 export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {

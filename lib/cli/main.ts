@@ -8,6 +8,8 @@ import { registerInfo } from './info.js';
 import { registerMaps } from './maps.js';
 import { registerPressure } from './pressure.js';
 import { registerRestore } from './restore.js';
+import { registerRun } from './run.js';
+import { registerExplain } from './explain.js';
 
 function packageVersion(): string {
   try {
@@ -48,6 +50,8 @@ export function buildProgram(): Command {
 Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
 Documentation: README.md in ${packageRoot}`,
     );
+  registerRun(program);
+  registerExplain(program);
   registerInfo(program);
   registerMaps(program);
   registerPressure(program);

@@ -52,6 +52,12 @@ export class Run {
     return (this.call.flags & MREMAP_DONTUNMAP) !== 0;
   }
 
+  /** A page number as the trace prints it: W+n inside the window. */
+  pg(p: number): string {
+    const w = this.env.window;
+    return w !== undefined && p >= w ? `W+${p - w}` : String(p);
+  }
+
   note(fn: string, what: string, changed = false): void {
     this.trace.push(changed ? { fn, what, changed } : { fn, what });
   }
@@ -142,7 +148,7 @@ export class Run {
       this.fail(
         fn,
         'EINVAL',
-        `old [${c.old}, +${c.oldLen}) and new [${c.newAddr}, +${c.newLen}) pages overlap`,
+        `old [${this.pg(c.old)}, +${c.oldLen}) and new [${this.pg(c.newAddr)}, +${c.newLen}) pages overlap`,
       );
     }
     this.note(fn, 'old and new ranges do not overlap');
@@ -189,7 +195,7 @@ export class Run {
       }
       this.fail(fn, 'EFAULT', `no VMA at the old address ${where}`);
     }
-    this.note(fn, `old address is inside VMA [${v.start}, ${v.end}) ${where}`);
+    this.note(fn, `old address is inside VMA [${this.pg(v.start)}, ${this.pg(v.end)}) ${where}`);
     return v;
   }
 
@@ -382,7 +388,7 @@ export class Run {
       }
       this.note(
         fn,
-        `copy_vma() + move_page_tables(): moved to page ${c.newAddr}; MREMAP_DONTUNMAP keeps the old VMA, empty; map_count now ${s.mapCount}`,
+        `copy_vma() + move_page_tables(): moved to ${this.pg(c.newAddr)}; MREMAP_DONTUNMAP keeps the old VMA, empty; map_count now ${s.mapCount}`,
         true,
       );
     } else {
@@ -394,7 +400,7 @@ export class Run {
       if (src.locked) s.lockedVm -= c.oldLen;
       this.note(
         fn,
-        `copy_vma() + move_page_tables(): moved to page ${c.newAddr}, old range unmapped; map_count now ${s.mapCount}`,
+        `copy_vma() + move_page_tables(): moved to ${this.pg(c.newAddr)}, old range unmapped; map_count now ${s.mapCount}`,
         true,
       );
     }

@@ -106,6 +106,8 @@ export interface ModelEnv {
   overcommit: Overcommit;
   /** TASK_SIZE in pages (x86-64: 2^47 - 4096 bytes). */
   taskSize: number;
+  /** First page of the experiment window: the trace names pages as W+n from it. */
+  window?: number;
 }
 
 export interface Step {

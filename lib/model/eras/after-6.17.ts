@@ -50,7 +50,7 @@ function remapMove(r: Run, o: After617): ModelReturn {
       newLen: b - a,
       newAddr: whole.newAddr + (a - start),
     };
-    const vma = r.lookupOld(`${fn}: check_prep_vma()`, `for the piece at page ${a}`);
+    const vma = r.lookupOld(`${fn}: check_prep_vma()`, `for the piece at ${r.pg(a)}`);
     r.resizeChecks(`${fn}: check_prep_vma()`, vma, { dontunmapRule: 'not-special' });
     moveOne(r, o, `${fn}: mremap_to()`);
   }

@@ -1,0 +1,146 @@
+// `mremap-probe run`: the main job.
+import type { Command } from 'commander';
+import { ERAS, isEra } from '../model/types.js';
+import { runProbe } from '../probe.js';
+import { formatHtml } from '../report/html.js';
+import { formatJunit } from '../report/junit.js';
+import { formatKtap } from '../report/ktap.js';
+import { exitCodeOf, type RunReport } from '../report/report.js';
+import { formatTable } from '../report/table.js';
+import { catalogue, filterScenarios, FAMILIES } from '../scenarios/index.js';
+import { pressureText } from '../scenarios/types.js';
+import { checkWritable, emit, parseIntOption, toJson, UsageError } from './common.js';
+import { applyLowerLimit } from './limits.js';
+import { progressBar } from './progress.js';
+
+export const FORMATS = ['table', 'json', 'ktap', 'junit', 'html'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export function formatReport(r: RunReport, format: Format): string {
+  switch (format) {
+    case 'json':
+      return toJson(r);
+    case 'ktap':
+      return formatKtap(r);
+    case 'junit':
+      return formatJunit(r);
+    case 'html':
+      return formatHtml(r);
+    default:
+      return formatTable(r);
+  }
+}
+
+interface Options {
+  filter: string[];
+  format: string;
+  output?: string;
+  era?: string;
+  list?: boolean;
+  lowerLimit?: string;
+  maxFill?: string;
+  progress: boolean;
+}
+
+export function parseFormat(f: string): Format {
+  if (!(FORMATS as readonly string[]).includes(f)) {
+    throw new UsageError(`unknown format ${JSON.stringify(f)}: use one of ${FORMATS.join(', ')}`);
+  }
+  return f as Format;
+}
+
+export function selectScenarios(filters: string[]) {
+  let chosen;
+  try {
+    chosen = filterScenarios(catalogue(), filters);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!chosen.length) {
+    throw new UsageError(
+      `no case matches ${filters.map((f) => JSON.stringify(f)).join(', ')} (see \`mremap-probe run --list\`)`,
+    );
+  }
+  return chosen;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description(
+      "run the scenario catalogue on this kernel and judge each case against its era's model",
+    )
+    .option(
+      '--filter <glob>',
+      'run only the cases whose id matches (* within a segment, ** across; repeatable)',
+      collect,
+      [],
+    )
+    .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+    .option('-o, --output <file>', 'write the report to a file (written whole, or not at all)')
+    .option('--era <id>', `judge by this era's model instead of the version's: ${ERAS.join(', ')}`)
+    .option(
+      '--list',
+      'list the cases (after --filter) and what each exercises, without running them',
+    )
+    .option(
+      '--lower-limit <n>',
+      'as root: lower vm.max_map_count to n for the run, then restore it',
+    )
+    .option(
+      '--max-fill <n>',
+      'fill at most this many VMAs; a larger vm.max_map_count skips the pressure cases',
+    )
+    .option('--no-progress', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+Verdicts: pass; fail:destroyed (an error return destroyed mappings or pages);
+fail:model (nothing destroyed, but not what the era's model predicts);
+skip (with the reason); broken (the harness could not run the case).
+Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
+Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mid/shrink@M-5.`,
+    )
+    .action((opts: Options) => {
+      const format = parseFormat(opts.format);
+      if (opts.era !== undefined && !isEra(opts.era)) {
+        throw new UsageError(
+          `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,
+        );
+      }
+      const scenarios = selectScenarios(opts.filter);
+      if (opts.output) checkWritable(opts.output);
+      if (opts.list) {
+        const lines = scenarios.map((s) => `${s.id}\n    ${s.summary}`);
+        const fams = [...new Set(scenarios.map((s) => s.family))].map((f) => {
+          const fam = FAMILIES.find((x) => x.name === f)!;
+          return `${f}: ${fam.exercises}`;
+        });
+        emit(
+          `${lines.join('\n')}\n\n${scenarios.length} cases (pressure: ${[...new Set(scenarios.map((s) => pressureText(s.pressure)))].join(', ')})\n\nfamilies:\n${fams.map((f) => `  ${f}`).join('\n')}\n`,
+          opts.output,
+        );
+        return;
+      }
+      const maxFill = opts.maxFill ? parseIntOption('--max-fill', opts.maxFill, 1) : undefined;
+      const limit = applyLowerLimit(opts.lowerLimit);
+      try {
+        const bar = opts.progress ? progressBar('running') : undefined;
+        const report = runProbe({
+          scenarios,
+          ...(opts.era && isEra(opts.era) ? { era: opts.era } : {}),
+          maxMapCount: limit.maxMapCount,
+          loweredFrom: limit.lowered ? limit.lowered.original : null,
+          ...(maxFill ? { maxFill } : {}),
+          ...(bar ? { onCase: (d: number, t: number, s: { id: string }) => bar(d, t, s.id) } : {}),
+        });
+        bar?.end();
+        emit(formatReport(report, format), opts.output);
+        process.exitCode = exitCodeOf(report);
+      } finally {
+        limit.lowered?.restore();
+      }
+    });
+}

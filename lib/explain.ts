@@ -1,0 +1,154 @@
+// `explain`: the model's step trace for one case in one era, with what the
+// call would destroy. Works without the lab, so on any machine.
+import { readFileSync } from 'node:fs';
+import { destroyedBetween, modelVmaViews, pageWord, type PageWord } from './evidence.js';
+import { parseKernelVersion, type KernelVersion } from './kernel.js';
+import { callOf, layoutState, predict, type PlacedCase } from './model/predict.js';
+import {
+  ERA_RANGES,
+  featureVersion,
+  type EraId,
+  type ModelEnv,
+  type Prediction,
+} from './model/types.js';
+import { permsOf } from './model/vmas.js';
+import { resolveSizes } from './runner.js';
+import { pressureText, type Scenario } from './scenarios/types.js';
+
+export interface ExplainOptions {
+  maxMapCount: number;
+  /** The kernel whose features to clamp into the era (default: the era's last release). */
+  version?: KernelVersion;
+}
+
+/** A window where user space usually has free room; the numbers only label pages. */
+const WINDOW = 0x7f000000;
+const NOMINAL = { totalVm: 100_000, dataVm: 20_000, lockedVm: 0 };
+
+function readMeminfoPages(key: string): number | undefined {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Math.floor((Number(m[1]) * 1024) / 4096) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Explanation {
+  text: string;
+  prediction: Prediction;
+  placed: PlacedCase;
+}
+
+export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explanation {
+  const to = ERA_RANGES[era][1];
+  const version = featureVersion(era, o.version ?? [to[0], to[1], 0]);
+  const totalPages =
+    (readMeminfoPages('MemTotal') ?? 4_194_304) + (readMeminfoPages('SwapTotal') ?? 0);
+  const beyondCommit = Math.ceil((totalPages * 1.25) / 262144) * 262144 + 262144;
+  const { windowPages, newPages } = resolveSizes(s, { beyondCommit });
+  const locked = s.layout.filter((p) => p.mlock).reduce((n, p) => n + p.pages, 0);
+  const mapCount = s.pressure === null ? 1000 : o.maxMapCount + s.pressure;
+  const pc: PlacedCase = {
+    scenario: s,
+    window: WINDOW,
+    windowPages,
+    newPages,
+    mapCount,
+    totalVm: NOMINAL.totalVm,
+    dataVm: NOMINAL.dataVm,
+    lockedVm: NOMINAL.lockedVm + locked,
+  };
+  const drops = new Set(s.requires?.dropCaps ?? []);
+  const env: ModelEnv = {
+    maxMapCount: o.maxMapCount,
+    version,
+    pageSize: 4096,
+    rlimitAs: s.limits?.as ? pc.totalVm + s.limits.as.headroom : Infinity,
+    rlimitData: Infinity,
+    rlimitMemlock: s.limits?.memlock ? pc.lockedVm + s.limits.memlock.headroom : 2048,
+    capIpcLock: !drops.has('CAP_IPC_LOCK'),
+    capSysRawio: !drops.has('CAP_SYS_RAWIO'),
+    mmapMinAddr: 65536,
+    overcommit: { mode: 0, totalPages, commitLimit: totalPages, committed: totalPages / 4 },
+    taskSize: 2 ** 35 - 1,
+    window: WINDOW,
+  };
+  const prediction = predict(pc, era, env);
+  const before = layoutState(pc);
+  const call = callOf(pc);
+  const rel = (p: number) => (p >= WINDOW ? `+${p - WINDOW}` : `${p}`);
+  const flagNames = s.call.flags.map((f) => `MREMAP_${f}`).join('|') || '0';
+  const lines: string[] = [];
+  lines.push(`${s.id} under the ${era} model (features of Linux ${version.join('.')})`);
+  lines.push(s.summary);
+  lines.push('');
+  lines.push(`layout (pages from the window start W):`);
+  for (const v of before.vmas) {
+    lines.push(
+      `  ${v.label.padEnd(9)} [${rel(v.start)}, ${rel(v.end)}) ${permsOf(v)} ${v.backing.kind}${v.locked ? ' mlocked' : ''}`,
+    );
+  }
+  lines.push(
+    `call: mremap(W${rel(call.old)}, ${call.oldLen} -> ${call.newLen} pages, ${flagNames}${s.call.newAddr !== undefined ? `, new_addr ${s.call.newAddr === 'zero' ? '0' : `W${rel(call.newAddr)}`}` : ''})`,
+  );
+  lines.push(
+    `at map_count ${mapCount}` +
+      (s.pressure === null
+        ? ' (no pressure)'
+        : ` (${pressureText(s.pressure)}, M = ${o.maxMapCount})`) +
+      (s.limits?.as ? `, RLIMIT_AS = total_vm + ${s.limits.as.headroom} pages` : '') +
+      (s.limits?.memlock
+        ? `, RLIMIT_MEMLOCK = locked_vm + ${s.limits.memlock.headroom} pages`
+        : '') +
+      (drops.size ? `, without ${[...drops].join(', ')}` : ''),
+  );
+  lines.push('');
+  prediction.trace.forEach((t, i) => {
+    lines.push(`${String(i + 1).padStart(2)}. ${t.fn}`);
+    lines.push(
+      `      ${t.what}${t.errno ? `  -> ${t.errno}` : ''}${t.changed ? '  [mappings changed]' : ''}`,
+    );
+  });
+  lines.push('');
+  const r = prediction.ret;
+  const ranges: [number, number][] = [[WINDOW, WINDOW + windowPages]];
+  if (s.call.newAddr === 'zero') ranges.push([0, newPages]);
+  if (r.ok) {
+    lines.push(
+      `result: success, returns ${'raw' in r ? r.raw : `W${rel(r.page)}`}; map_count ${mapCount} -> ${prediction.state.mapCount}`,
+    );
+  } else {
+    const pages = new Set<number>();
+    for (const v of before.vmas) for (let p = v.start; p < v.end; p++) pages.add(p);
+    const view = (st: typeof before) => {
+      const m = new Map<number, PageWord>();
+      for (const p of pages) m.set(p, pageWord(st.read(p)));
+      return m;
+    };
+    const lost = destroyedBetween(
+      { vmas: modelVmaViews(before, ranges), pages: view(before) },
+      { vmas: modelVmaViews(prediction.state, ranges), pages: view(prediction.state) },
+      (p) => before.lookup(p)?.label ?? 'free',
+    );
+    const changed = prediction.trace.some((t) => t.changed);
+    lines.push(
+      `result: ${r.errno}` +
+        (lost.length
+          ? ` after mappings were destroyed: ${lost.map((d) => `[${rel(d.start)}, ${rel(d.end)}) of ${d.pieces.join('+')} ${d.what}`).join(', ')}`
+          : changed
+            ? ' after mappings were changed, with nothing lost'
+            : ', nothing touched'),
+    );
+  }
+  lines.push('');
+  lines.push('after:');
+  for (const v of prediction.state.vmas.filter((v) =>
+    ranges.some(([a, b]) => v.end > a && v.start < b),
+  )) {
+    lines.push(`  [${rel(v.start)}, ${rel(v.end)}) ${permsOf(v)} (${v.label})`);
+  }
+  return { text: `${lines.join('\n')}\n`, prediction, placed: pc };
+}
+
+export { parseKernelVersion };

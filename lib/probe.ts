@@ -1,0 +1,72 @@
+// The main job: run the catalogue (or part of it) on this kernel and build the report.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kernelFacts, type KernelFacts } from './kernel.js';
+import { eraOfVersion, type EraId } from './model/types.js';
+import { packageRoot } from './native.js';
+import { buildReport, type RunReport } from './report/report.js';
+import { CaseRunner, machineFacts } from './runner.js';
+import type { Scenario } from './scenarios/types.js';
+import { judge } from './verdict.js';
+
+export function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export interface ProbeOptions {
+  scenarios: Scenario[];
+  /** Judge by this era's model instead of the one the version says. */
+  era?: EraId;
+  /** The limit the run works against (lowered or not), and the original if lowered. */
+  maxMapCount?: number;
+  loweredFrom?: number | null;
+  maxFill?: number;
+  kernel?: KernelFacts;
+  onCase?: (done: number, total: number, s: Scenario) => void;
+}
+
+export function runProbe(o: ProbeOptions): RunReport {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const kernel = o.kernel ?? kernelFacts();
+  const maxMapCount = o.maxMapCount ?? kernel.maxMapCount;
+  const facts = machineFacts(kernel, maxMapCount);
+  const byVersion = eraOfVersion(kernel.version);
+  const judgedBy = o.era ?? byVersion;
+  const runner = new CaseRunner({ facts, ...(o.maxFill ? { maxFill: o.maxFill } : {}) });
+  const notes: string[] = [];
+  let runs;
+  try {
+    runs = runner.runAll(o.scenarios, o.onCase);
+    const off = runner.verifyTracking();
+    if (off) {
+      notes.push(`map counts could not be vouched for: ${off}`);
+      runs = runs.map((r) =>
+        r.status === 'observed' ? { status: 'broken' as const, reason: off } : r,
+      );
+    }
+  } finally {
+    runner.close();
+  }
+  const verdicts = runs.map((r) => judge(r, { facts, era: judgedBy }));
+  return buildReport({
+    version: packageVersion(),
+    startedAt,
+    elapsedMs: performance.now() - t0,
+    kernel,
+    maxMapCount,
+    loweredFrom: o.loweredFrom ?? null,
+    byVersion,
+    judgedBy,
+    scenarios: o.scenarios,
+    verdicts,
+    elapsed: runs.map((r) => (r.status === 'observed' ? r.elapsedMs : null)),
+    notes,
+  });
+}

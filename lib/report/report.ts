@@ -1,0 +1,178 @@
+// The run report: one versioned structure that every output format is drawn
+// from, and that `matrix` and `compare` read back. Its JSON Schema is
+// schemas/run-report.v1.schema.json.
+import type { KernelFacts } from '../kernel.js';
+import type { EraId, Step } from '../model/types.js';
+import { pressureText, type Scenario } from '../scenarios/types.js';
+import {
+  VERDICTS,
+  eraByBehaviour,
+  type CaseVerdict,
+  type EraScore,
+  type Expected,
+  type Observed,
+  type Verdict,
+} from '../verdict.js';
+
+export const SCHEMA = 'mremap-probe/run-report/v1';
+
+export interface CaseReport {
+  id: string;
+  family: string;
+  summary: string;
+  /** Map count at the call minus vm.max_map_count (-5 for M-5), or null without pressure. */
+  mapCountOffset: number | null;
+  pressure: string;
+  verdict: Verdict;
+  reason: string;
+  /** fail:destroyed only: whether the era's model predicts the loss. */
+  predictedDestruction?: boolean;
+  expected: Expected | null;
+  observed: Observed | null;
+  differences: string[];
+  /** The eras whose model this case's observation matches. */
+  matchingEras: EraId[];
+  /** For a failing case: the command that writes a standalone C reproducer. */
+  repro?: string;
+  elapsedMs: number | null;
+}
+
+export interface RunReport {
+  schema: typeof SCHEMA;
+  tool: { name: 'mremap-probe'; version: string };
+  startedAt: string;
+  elapsedMs: number;
+  kernel: Pick<
+    KernelFacts,
+    'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
+  >;
+  /** The limit the cases ran against, and the original when --lower-limit lowered it. */
+  limit: { maxMapCount: number; loweredFrom: number | null };
+  era: {
+    byVersion: EraId;
+    byBehaviour: EraId | null;
+    /** Every era with the best score, when more than one. */
+    tied: EraId[];
+    agrees: boolean;
+    /** The era whose model judged the cases (byVersion, unless --era forced another). */
+    judgedBy: EraId;
+    scores: Record<EraId, EraScore>;
+  };
+  cases: CaseReport[];
+  summary: {
+    total: number;
+    counts: Record<Verdict, number>;
+    /** Cases where an error return destroyed mappings, with what was lost. */
+    destroyedOnError: { id: string; errno: string | null; lost: string; predicted: boolean }[];
+    failed: boolean;
+    allSkipped: boolean;
+  };
+  notes: string[];
+}
+
+export interface BuildInput {
+  version: string;
+  startedAt: Date;
+  elapsedMs: number;
+  kernel: KernelFacts;
+  maxMapCount: number;
+  loweredFrom: number | null;
+  byVersion: EraId;
+  judgedBy: EraId;
+  scenarios: Scenario[];
+  verdicts: CaseVerdict[];
+  elapsed: (number | null)[];
+  notes: string[];
+}
+
+export function reproCommand(id: string): string {
+  return `mremap-probe repro '${id}' --output repro.c`;
+}
+
+export function buildReport(i: BuildInput): RunReport {
+  const cases: CaseReport[] = i.scenarios.map((s, k) => {
+    const v = i.verdicts[k]!;
+    const failing = v.verdict.startsWith('fail');
+    return {
+      id: s.id,
+      family: s.family,
+      summary: s.summary,
+      mapCountOffset: s.pressure,
+      pressure: pressureText(s.pressure),
+      verdict: v.verdict,
+      reason: v.reason,
+      ...(v.predictedDestruction === undefined
+        ? {}
+        : { predictedDestruction: v.predictedDestruction }),
+      expected: v.expected,
+      observed: v.observed,
+      differences: v.differences,
+      matchingEras: (Object.entries(v.matches) as [EraId, boolean][])
+        .filter(([, m]) => m)
+        .map(([e]) => e),
+      ...(failing ? { repro: reproCommand(s.id) } : {}),
+      elapsedMs: i.elapsed[k] === null ? null : Math.round(i.elapsed[k]! * 100) / 100,
+    };
+  });
+  const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const c of cases) counts[c.verdict]++;
+  const era = eraByBehaviour(i.verdicts, i.byVersion);
+  const destroyedOnError = cases
+    .filter((c) => c.verdict === 'fail:destroyed')
+    .map((c) => ({
+      id: c.id,
+      errno: c.observed?.errno ?? null,
+      lost: (c.observed?.destroyed ?? [])
+        .map((d) => `${d.pages} page(s) of ${d.pieces.join('+')} ${d.what} at ${d.start}`)
+        .join('; '),
+      predicted: c.predictedDestruction === true,
+    }));
+  const failed =
+    counts['fail:destroyed'] + counts['fail:model'] + counts['fail:invariant'] + counts.broken > 0;
+  return {
+    schema: SCHEMA,
+    tool: { name: 'mremap-probe', version: i.version },
+    startedAt: i.startedAt.toISOString(),
+    elapsedMs: Math.round(i.elapsedMs),
+    kernel: {
+      release: i.kernel.release,
+      version: i.kernel.version,
+      arch: i.kernel.arch,
+      pageSize: i.kernel.pageSize,
+      maxMapCount: i.kernel.maxMapCount,
+      gateVma: i.kernel.gateVma,
+    },
+    limit: { maxMapCount: i.maxMapCount, loweredFrom: i.loweredFrom },
+    era: {
+      byVersion: i.byVersion,
+      byBehaviour: era.best,
+      tied: era.tied,
+      agrees: era.best === i.byVersion,
+      judgedBy: i.judgedBy,
+      scores: era.scores,
+    },
+    cases,
+    summary: {
+      total: cases.length,
+      counts,
+      destroyedOnError,
+      failed,
+      allSkipped: cases.length > 0 && counts.skip === cases.length,
+    },
+    notes: i.notes,
+  };
+}
+
+/** kselftest's exit codes: 0 nothing failed, 1 something failed, 4 everything skipped. */
+export function exitCodeOf(r: RunReport): number {
+  if (r.summary.failed) return 1;
+  if (r.summary.allSkipped) return 4;
+  return 0;
+}
+
+export function traceText(trace: Step[]): string[] {
+  return trace.map(
+    (t, i) =>
+      `${String(i + 1).padStart(2)}. ${t.fn}: ${t.what}${t.errno ? ` -> ${t.errno}` : ''}${t.changed ? '  [changes mappings]' : ''}`,
+  );
+}
