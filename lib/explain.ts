@@ -1,7 +1,13 @@
 // `explain`: the model's step trace for one case in one era, with what the
 // call would destroy. Works without the lab, so on any machine.
 import { readFileSync } from 'node:fs';
-import { destroyedBetween, modelVmaViews, pageWord, type PageWord } from './evidence.js';
+import {
+  destroyedBetween,
+  modelVmaViews,
+  pageWord,
+  type Destroyed,
+  type PageWord,
+} from './evidence.js';
 import { parseKernelVersion, type KernelVersion } from './kernel.js';
 import { callOf, layoutState, predict, type PlacedCase } from './model/predict.js';
 import {
@@ -38,6 +44,8 @@ export interface Explanation {
   text: string;
   prediction: Prediction;
   placed: PlacedCase;
+  /** What the predicted call destroys when it fails (empty on success). */
+  destroyed: Destroyed[];
 }
 
 export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explanation {
@@ -114,6 +122,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   const r = prediction.ret;
   const ranges: [number, number][] = [[WINDOW, WINDOW + windowPages]];
   if (s.call.newAddr === 'zero') ranges.push([0, newPages]);
+  let lost: Destroyed[] = [];
   if (r.ok) {
     lines.push(
       `result: success, returns ${'raw' in r ? r.raw : `W${rel(r.page)}`}; map_count ${mapCount} -> ${prediction.state.mapCount}`,
@@ -126,7 +135,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
       for (const p of pages) m.set(p, pageWord(st.read(p)));
       return m;
     };
-    const lost = destroyedBetween(
+    lost = destroyedBetween(
       { vmas: modelVmaViews(before, ranges), pages: view(before) },
       { vmas: modelVmaViews(prediction.state, ranges), pages: view(prediction.state) },
       (p) => before.lookup(p)?.label ?? 'free',
@@ -148,7 +157,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   )) {
     lines.push(`  [${rel(v.start)}, ${rel(v.end)}) ${permsOf(v)} (${v.label})`);
   }
-  return { text: `${lines.join('\n')}\n`, prediction, placed: pc };
+  return { text: `${lines.join('\n')}\n`, prediction, placed: pc, destroyed: lost };
 }
 
 export { parseKernelVersion };

@@ -30,7 +30,7 @@ function pagesOf(runs: PageRunJson[], P: bigint): Map<number, string> {
 }
 
 function fill(state: string | undefined): string {
-  if (!state || state === 'unmapped') return '#ffffff';
+  if (!state || state === 'unmapped') return '#f1f1f1';
   if (state === 'zero') return 'url(#zero)';
   if (state === 'other') return '#d62728';
   if (state === 'unreadable') return '#333333';
@@ -167,7 +167,7 @@ code{font-size:12px}
 <p>Era by version: <b>${esc(r.era.byVersion)}</b>; by behaviour: <b>${esc(r.era.byBehaviour ?? 'none')}</b> (${r.era.agrees ? 'agrees' : 'does not agree'}).</p>
 <table><tr>${ERAS.map((e) => `<th>${esc(e)}</th>`).join('')}</tr><tr>${scores}</tr></table>
 <p>${r.summary.total} cases: ${n.pass} pass, ${n['fail:destroyed']} fail:destroyed, ${n['fail:model']} fail:model, ${n['fail:invariant']} fail:invariant, ${n.skip} skip, ${n.broken} broken.</p>
-<p class="legend">Strips show pages left to right; outlines are VMAs.<span style="background:hsl(67,65%,72%)"></span>stamped page (colour per layout piece)<span style="background:repeating-linear-gradient(45deg,#fff,#fff 2px,#aaa 3px)"></span>zero page<span style="background:#fff"></span>unmapped<span style="background:#d62728"></span>other bytes<span style="background:#fff;border-color:#d62728"></span>red cross: destroyed on error</p>
+<p class="legend">Strips show pages left to right; outlines are VMAs.<span style="background:hsl(67,65%,72%)"></span>stamped page (colour per layout piece)<span style="background:repeating-linear-gradient(45deg,#fff,#fff 2px,#aaa 3px)"></span>zero page<span style="background:#f1f1f1"></span>unmapped<span style="background:#d62728"></span>other bytes<span style="background:#fff;border-color:#d62728"></span>red cross: destroyed on error</p>
 <table><tr><th>verdict</th><th>case</th><th>result</th><th>reason</th></tr>
 ${rows}
 </table>

@@ -46,8 +46,8 @@ describe.skipIf(!isLinux || !isRoot)('--lower-limit restores vm.max_map_count (r
       child.stdout.on('data', (d) => String(d).includes('lowered') && resolve());
       child.on('exit', (code) => reject(new Error(`exited ${code} before lowering: ${stderr}`)));
     });
-    const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+    const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>(
+      (resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
     );
     return { child, ready, exited };
   }

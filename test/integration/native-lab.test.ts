@@ -46,7 +46,9 @@ describe.skipIf(!isLinux || !reachable)('pressure: exact map counts in the lab',
 
   it('lays regions out away from the fillers', () => {
     const { arena } = pl;
-    expect(arena.regionBase).toBeGreaterThanOrEqual(arena.fillerBase + BigInt(arena.fillerSlots) * 8192n);
+    expect(arena.regionBase).toBeGreaterThanOrEqual(
+      arena.fillerBase + BigInt(arena.fillerSlots) * 8192n,
+    );
     const q = pl.lab.query(arena.regionBase, arena.regionBase + arena.regionBytes);
     expect(q.vmas).toEqual([]);
   });
