@@ -27,6 +27,7 @@ export interface ProbeOptions {
   maxMapCount?: number;
   loweredFrom?: number | null;
   maxFill?: number;
+  allowGlobalEffects?: boolean;
   kernel?: KernelFacts;
   onCase?: (done: number, total: number, s: Scenario) => void;
 }
@@ -39,7 +40,11 @@ export function runProbe(o: ProbeOptions): RunReport {
   const facts = machineFacts(kernel, maxMapCount);
   const byVersion = eraOfVersion(kernel.version);
   const judgedBy = o.era ?? byVersion;
-  const runner = new CaseRunner({ facts, ...(o.maxFill ? { maxFill: o.maxFill } : {}) });
+  const runner = new CaseRunner({
+    facts,
+    ...(o.maxFill ? { maxFill: o.maxFill } : {}),
+    ...(o.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
+  });
   const notes: string[] = [];
   let runs;
   try {

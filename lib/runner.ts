@@ -111,6 +111,21 @@ export interface CaseInputs {
   capSysRawio: boolean;
 }
 
+/** Committed_AS measured around repeated cycles of one accounting case (kB as /proc/meminfo gives it). */
+export interface AccountingMeasure {
+  iterations: number;
+  /** Committed_AS change over the cycles without the mremap (map and unmap only): the noise floor. */
+  controlDeltaKb: number;
+  /** Committed_AS change over the cycles with the mremap. */
+  testDeltaKb: number;
+  /** (test - control) per cycle, in pages: 0 when the kernel keeps its accounts. */
+  driftPagesPerCycle: number;
+  /** One cycle read step by step: after the mmap, after the mremap, after the unmap (kB, from the start). */
+  oneCycleKb: { mapped: number; called: number; unmapped: number };
+  /** Committed_AS after the lab child exited, minus before it was forked (kB). */
+  exitResidualKb: number;
+}
+
 export type CaseRun =
   | { status: 'skip'; reason: string }
   | { status: 'broken'; reason: string }
@@ -120,6 +135,7 @@ export type CaseRun =
       obs: Observation;
       inputs: CaseInputs;
       elapsedMs: number;
+      accounting?: AccountingMeasure;
     };
 
 /** The environment the model of `era` runs a placed case in. */
@@ -173,6 +189,8 @@ export interface RunnerOptions {
   facts: MachineFacts;
   timeoutMs?: number;
   maxFill?: number;
+  /** Run the cases that change machine-wide state for good on a misbehaving kernel. */
+  allowGlobalEffects?: boolean;
 }
 
 /** Owns the lab children of one run: one with fillers, and one for cases that give up capabilities. */
@@ -251,6 +269,14 @@ export class CaseRunner {
     const t0 = performance.now();
     const why = unmet(s, this.facts);
     if (why) return { status: 'skip', reason: why };
+    if (s.requires?.globalEffects && !this.options.allowGlobalEffects) {
+      return {
+        status: 'skip',
+        reason:
+          'leaves Committed_AS changed for good on a kernel that leaks: run it with --allow-global-effects, or in a vm guest',
+      };
+    }
+    if (s.invariant === 'accounting') return this.runAccounting(s, t0);
     if (this.hazard) return { status: 'skip', reason: this.hazard };
     let pl: PressureLab;
     try {
@@ -278,6 +304,118 @@ export class CaseRunner {
       }
       return { status: 'broken', reason: msg };
     }
+  }
+
+  /**
+   * An accounting case in a child of its own: the usual evidence for one
+   * cycle, then Committed_AS around `repeat` cycles without and with the
+   * call, and once more after the child is gone.
+   */
+  private runAccounting(s: Scenario, t0: number): CaseRun {
+    const committedKb = () => {
+      const m = /^Committed_AS:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+      return m ? Number(m[1]) : NaN;
+    };
+    const before = committedKb();
+    let pl: PressureLab;
+    try {
+      pl = this.open();
+    } catch (err) {
+      if (err instanceof LabHazardError)
+        return { status: 'skip', reason: `could not run here: ${err.message}` };
+      throw err;
+    }
+    let first: CaseRun;
+    let measure: Omit<AccountingMeasure, 'exitResidualKb'>;
+    try {
+      first = this.runIn(pl, s);
+      if (first.status !== 'observed') return first;
+      measure = this.cycles(pl, s);
+    } catch (err) {
+      return { status: 'broken', reason: (err as Error).message };
+    } finally {
+      pl.close();
+    }
+    const exitResidualKb = committedKb() - before;
+    return {
+      ...first,
+      accounting: { ...measure, exitResidualKb },
+      elapsedMs: performance.now() - t0,
+    };
+  }
+
+  private cycles(pl: PressureLab, s: Scenario): Omit<AccountingMeasure, 'exitResidualKb'> {
+    const lab = pl.lab;
+    const P = BigInt(this.facts.pageSize);
+    const c = native().constants;
+    const n = s.repeat ?? 200;
+    const W = pl.arena.regionBase / P;
+    const { windowPages, newPages } = resolveSizes(s, this.facts);
+    const at = (page: number) => (W + BigInt(page)) * P;
+    const committed: LabOp = { op: 'procField', args: [0, ...packName('Committed_AS')] };
+    const map: LabOp[] = s.layout.map((p) => ({
+      op: 'mmap' as const,
+      args: [
+        at(p.page),
+        BigInt(p.pages) * P,
+        PROT[p.prot],
+        c.MAP_PRIVATE | c.MAP_ANONYMOUS | c.MAP_FIXED_NOREPLACE,
+        -1,
+        0,
+      ],
+      stopOnError: true,
+    }));
+    const call = s.call;
+    const flags = call.flags.reduce((f, x) => f | (x === 'MAYMOVE' ? 1 : x === 'FIXED' ? 2 : 4), 0);
+    const mremap: LabOp = {
+      op: 'mremap',
+      args: [
+        at(call.old),
+        BigInt(call.oldPages) * P,
+        BigInt(newPages) * P,
+        flags,
+        typeof call.newAddr === 'number' ? at(call.newAddr) : 0n,
+      ],
+      stopOnError: true,
+    };
+    const unmap: LabOp = {
+      op: 'munmap',
+      args: [at(0), BigInt(windowPages) * P],
+      stopOnError: true,
+    };
+    const run = (ops: LabOp[]) => {
+      const res = lab.exec(ops);
+      const bad = res.find((r) => r.ret < 0n);
+      if (bad || res.length < ops.length) {
+        throw new Error(
+          `an accounting cycle failed: ${bad ? `${bad.op} ${native().errnoName(-Number(bad.ret))}` : 'stopped'}`,
+        );
+      }
+      return res;
+    };
+    const loop = (withCall: boolean) => {
+      const ops: LabOp[] = [committed];
+      for (let i = 0; i < n; i++) ops.push(...map, ...(withCall ? [mremap] : []), unmap);
+      ops.push(committed);
+      const res = run(ops);
+      return Number(res.at(-1)!.ret - res[0]!.ret);
+    };
+    const controlDeltaKb = loop(false);
+    const testDeltaKb = loop(true);
+    const one = run([committed, ...map, committed, mremap, committed, unmap, committed]);
+    const reads = one.filter((r) => r.op === 'procField').map((r) => Number(r.ret));
+    const pageKb = this.facts.pageSize / 1024;
+    return {
+      iterations: n,
+      controlDeltaKb,
+      testDeltaKb,
+      driftPagesPerCycle: Math.round(((testDeltaKb - controlDeltaKb) / pageKb / n) * 100) / 100,
+      oneCycleKb: {
+        mapped: reads[1]! - reads[0]!,
+        called: reads[2]! - reads[0]!,
+        unmapped: reads[3]! - reads[0]!,
+      },
+    };
   }
 
   private runIn(pl: PressureLab, s: Scenario): CaseRun {

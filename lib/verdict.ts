@@ -73,6 +73,31 @@ export interface Observed {
   destroyed: DestroyedJson[];
 }
 
+/** What an invariant case measured, and what the era models say of it. */
+export type InvariantReport =
+  | {
+      kind: 'in-place';
+      kept: boolean;
+      errno: string | null;
+      mapCountBefore: number;
+      /** mapCountBefore - vm.max_map_count. */
+      offset: number;
+    }
+  | {
+      kind: 'accounting';
+      kept: boolean;
+      iterations: number;
+      controlDeltaKb: number;
+      testDeltaKb: number;
+      driftPagesPerCycle: number;
+      /** The change in charged (private writable) pages the call leaves mapped, in kB, from the VMAs. */
+      chargedChangeKb: number;
+      oneCycleKb: { mapped: number; called: number; unmapped: number };
+      exitResidualKb: number;
+      /** Drift per cycle each era's model predicts, in pages. */
+      predictedDriftPages: Partial<Record<EraId, number>>;
+    };
+
 export interface CaseVerdict {
   verdict: Verdict;
   reason: string;
@@ -83,7 +108,23 @@ export interface CaseVerdict {
   predictedDestruction?: boolean;
   /** Era id -> this case matched that era's prediction. */
   matches: Partial<Record<EraId, boolean>>;
+  invariant?: InvariantReport;
 }
+
+/** Committed_AS drift (pages) that one cycle leaves: the prediction, then the window unmapped. */
+export function cycleDriftPages(pred: Prediction, pc: PlacedCase): number {
+  const s = pred.state.clone();
+  s.munmap(pc.window, pc.window + pc.windowPages, Number.MAX_SAFE_INTEGER);
+  return s.committed;
+}
+
+/** Pages that are charged (private writable) in a VMA list. */
+function chargedPages(v: VmaView[]): number {
+  return v.filter((x) => x.perms === 'rw-p').reduce((n, x) => n + x.end - x.start, 0);
+}
+
+/** Committed_AS tolerance after the child exits, for noise from the rest of the machine. */
+const EXIT_TOLERANCE_KB = 1024;
 
 const hexAddr = (page: number, P: number) => `0x${(BigInt(page) * BigInt(P)).toString(16)}`;
 
@@ -201,6 +242,7 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
   const { placed: pc, obs, inputs } = run;
   const P = opts.facts.pageSize;
   const matches: Partial<Record<EraId, boolean>> = {};
+  const drifts: Partial<Record<EraId, number>> = {};
   let mine: { pred: Prediction; diffs: string[] } | undefined;
   for (const era of ERAS) {
     let pred: Prediction;
@@ -221,6 +263,10 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
     }
     const diffs = differences(pc, obs, pred, P);
     matches[era] = diffs.length === 0;
+    if (run.accounting) {
+      drifts[era] = cycleDriftPages(pred, pc);
+      matches[era] &&= drifts[era] === Math.round(run.accounting.driftPagesPerCycle);
+    }
     if (era === opts.era) mine = { pred, diffs };
   }
   const { pred, diffs } = mine!;
@@ -270,6 +316,65 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
     pagesAfter: runsJson(pageRuns(obs.pagesAfter), P),
     destroyed: destroyedJson(destroyed, P),
   };
+  const s = pc.scenario;
+  if (s.invariant === 'in-place') {
+    const kept = obs.ret.ok;
+    const invariant: InvariantReport = {
+      kind: 'in-place',
+      kept,
+      errno: observed.errno,
+      mapCountBefore: obs.mapCountBefore,
+      offset: obs.mapCountBefore - opts.facts.maxMapCount,
+    };
+    const model = diffs.length
+      ? `; differs from the ${opts.era} model: ${diffs[0]}`
+      : `; the ${opts.era} model agrees`;
+    return {
+      verdict: kept ? 'pass' : 'fail:invariant',
+      reason: kept
+        ? `succeeded at map count ${obs.mapCountBefore} (${offsetWord(invariant.offset)}): needs no new VMA and gets none${model}`
+        : `${observed.errno} at map count ${obs.mapCountBefore} (${offsetWord(invariant.offset)}) for a call that needs no new VMA${model}`,
+      expected,
+      observed,
+      differences: diffs,
+      matches,
+      invariant,
+    };
+  }
+  if (s.invariant === 'accounting' && run.accounting) {
+    const a = run.accounting;
+    const drift = a.driftPagesPerCycle;
+    const kept = Math.abs(drift) < 0.5 && Math.abs(a.exitResidualKb) <= EXIT_TOLERANCE_KB;
+    const pageKb = P / 1024;
+    const chargedChangeKb = (chargedPages(obs.vmasAfter) - chargedPages(obs.vmasBefore)) * pageKb;
+    const invariant: InvariantReport = {
+      kind: 'accounting',
+      kept,
+      iterations: a.iterations,
+      controlDeltaKb: a.controlDeltaKb,
+      testDeltaKb: a.testDeltaKb,
+      driftPagesPerCycle: drift,
+      chargedChangeKb,
+      oneCycleKb: a.oneCycleKb,
+      exitResidualKb: a.exitResidualKb,
+      predictedDriftPages: drifts,
+    };
+    const predicted = drifts[opts.era];
+    const model = `the ${opts.era} model predicts ${predicted ?? '?'} page(s) per cycle`;
+    const numbers =
+      `Committed_AS moved ${a.testDeltaKb} kB over ${a.iterations} cycles (control ${a.controlDeltaKb} kB): ` +
+      `${drift} page(s) per cycle; one call changed it by ${a.oneCycleKb.called - a.oneCycleKb.mapped} kB where the charged pages it leaves mapped changed by ${chargedChangeKb} kB; ` +
+      `${a.exitResidualKb} kB stayed after the child exited`;
+    return {
+      verdict: kept ? 'pass' : 'fail:invariant',
+      reason: `${kept ? 'accounts kept' : 'LEAK'}: ${numbers}; ${model}`,
+      expected,
+      observed,
+      differences: diffs,
+      matches,
+      invariant,
+    };
+  }
   if (destroyed.length) {
     const lost = destroyed
       .map((d) => `${d.end - d.start} page(s) of ${d.pieces.join('+')} ${d.what}`)
@@ -305,6 +410,10 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
     differences: [],
     matches,
   };
+}
+
+function offsetWord(k: number): string {
+  return k === 0 ? 'M' : k > 0 ? `M+${k}` : `M${k}`;
 }
 
 export interface EraScore {

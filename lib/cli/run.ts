@@ -39,6 +39,7 @@ interface Options {
   list?: boolean;
   lowerLimit?: string;
   maxFill?: string;
+  allowGlobalEffects?: boolean;
   progress: boolean;
 }
 
@@ -93,6 +94,10 @@ export function registerRun(program: Command): void {
       '--max-fill <n>',
       'fill at most this many VMAs; a larger vm.max_map_count skips the pressure cases',
     )
+    .option(
+      '--allow-global-effects',
+      'also run the accounting invariants, which leave Committed_AS changed for good on a kernel that leaks',
+    )
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
@@ -134,6 +139,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
           maxMapCount: limit.maxMapCount,
           loweredFrom: limit.lowered ? limit.lowered.original : null,
           ...(maxFill ? { maxFill } : {}),
+          ...(opts.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
           ...(bar ? { onCase: (d: number, t: number, s: { id: string }) => bar(d, t, s.id) } : {}),
         });
         bar?.end();

@@ -32,11 +32,14 @@ export class Run {
   readonly env: ModelEnv;
   /** The call as it stands: (b) shortens oldLen. */
   call: MremapCall;
+  /** |old_len - new_len| as the call was made (vrm->delta from 6.15 on). */
+  readonly originalDelta: number;
 
   constructor(state: VmaSet, call: MremapCall, env: ModelEnv) {
     this.state = state.clone();
     this.call = { ...call };
     this.env = env;
+    this.originalDelta = Math.abs(call.oldLen - call.newLen);
   }
 
   get M(): number {
@@ -335,6 +338,7 @@ export class Run {
         `VM_ACCOUNT charge: committed ${o.committed} + ${pages} > CommitLimit ${o.commitLimit} pages`,
       );
     }
+    this.state.committed += pages;
     this.note(fn, `VM_ACCOUNT charge of ${pages} pages is allowed`);
   }
 
@@ -358,7 +362,11 @@ export class Run {
    * makes it here, copy_vma() and the page-table move, then the old range is
    * unmapped (or, with MREMAP_DONTUNMAP, kept mapped and emptied).
    */
-  moveVma(fn: string, rule: MapCountRule, opts: { charge: boolean }): number {
+  moveVma(
+    fn: string,
+    rule: MapCountRule,
+    opts: { charge: boolean; chargeOriginalDelta?: boolean },
+  ): number {
     const c = this.call;
     const s = this.state;
     if (rule === 'ge-M-3' && s.mapCount >= this.M - 3) {
@@ -373,7 +381,21 @@ export class Run {
     }
     this.note(fn, `map_count ${s.mapCount} leaves room for the move`);
     const vma = s.lookup(c.old)!;
-    if (opts.charge) this.charge(fn, vma, this.dontunmap ? c.newLen : c.newLen - c.oldLen);
+    if (opts.charge) {
+      // Up to 6.14 the charge is new_len - old_len with old_len already cut
+      // by (b); vrm_calc_charge() (6.15+) charges vrm->delta, set before (b).
+      const pages = this.dontunmap
+        ? c.newLen
+        : opts.chargeOriginalDelta
+          ? this.originalDelta
+          : c.newLen - c.oldLen;
+      const what =
+        opts.chargeOriginalDelta && !this.dontunmap && c.newLen - c.oldLen !== this.originalDelta
+          ? ` (vrm->delta ${this.originalDelta}, computed before (b) cut old_len)`
+          : '';
+      if (what) this.note(fn, `charges ${pages} pages${what}`);
+      this.charge(fn, vma, pages);
+    }
     // The old range must be a single VMA piece here.
     s.splitAt(c.old);
     s.splitAt(c.old + c.oldLen);

@@ -72,6 +72,12 @@ export class VmaSet {
   anonPages = new Map<number, Content>();
   objects = new Map<number, SharedObject>();
   mapCount: number;
+  /**
+   * Pages this region added to the machine's commit count (Committed_AS):
+   * mapping a VM_ACCOUNT VMA charges it, unmapping one uncharges it, and
+   * mremap charges what its era charges (see Run.charge).
+   */
+  committed = 0;
   /** mm->total_vm, mm->data_vm, mm->locked_vm, in pages. */
   totalVm: number;
   dataVm: number;
@@ -93,6 +99,7 @@ export class VmaSet {
       [...this.objects].map(([k, o]) => [k, { size: o.size, pages: new Map(o.pages) }]),
     );
     c.nextAnon = this.nextAnon;
+    c.committed = this.committed;
     return c;
   }
 
@@ -138,6 +145,7 @@ export class VmaSet {
     this.sort();
     this.mapCount++;
     this.account(vma, 1);
+    if (vma.account) this.committed += vma.end - vma.start;
     return vma;
   }
 
@@ -211,6 +219,7 @@ export class VmaSet {
     for (const v of gone) {
       pages += v.end - v.start;
       this.account(v, -1);
+      if (v.account) this.committed -= v.end - v.start;
       if (v.backing.kind === 'anon') {
         for (let p = v.start; p < v.end; p++) this.anonPages.delete(p);
       }

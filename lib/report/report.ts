@@ -34,6 +34,8 @@ export interface CaseReport {
   matchingEras: EraId[];
   /** For a failing case: the command that writes a standalone C reproducer. */
   repro?: string;
+  /** Invariant cases: what was measured. */
+  invariant?: CaseVerdict['invariant'];
   elapsedMs: number | null;
 }
 
@@ -111,6 +113,7 @@ export function buildReport(i: BuildInput): RunReport {
         .filter(([, m]) => m)
         .map(([e]) => e),
       ...(failing ? { repro: reproCommand(s.id) } : {}),
+      ...(v.invariant ? { invariant: v.invariant } : {}),
       elapsedMs: i.elapsed[k] === null ? null : Math.round(i.elapsed[k]! * 100) / 100,
     };
   });

@@ -2,6 +2,7 @@
 import { dontunmapFamilies } from './dontunmap.js';
 import { fixedFamilies } from './fixed.js';
 import { inplaceFamilies } from './inplace.js';
+import { invariantFamilies } from './invariant.js';
 import { limitFamilies } from './limits.js';
 import { lowaddrFamilies } from './lowaddr.js';
 import { overlapFamilies } from './overlap.js';
@@ -16,6 +17,7 @@ export const FAMILIES: Family[] = [
   ...lowaddrFamilies,
   ...overlapFamilies,
   ...inplaceFamilies,
+  ...invariantFamilies,
 ];
 
 export function catalogue(): Scenario[] {

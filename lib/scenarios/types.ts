@@ -44,6 +44,8 @@ export interface Requirements {
   mmapMinAddr?: boolean;
   /** Needs the first kernel that has the feature, e.g. MREMAP_DONTUNMAP in 5.7. */
   minKernel?: [number, number];
+  /** Changes machine-wide state for good on a misbehaving kernel (Committed_AS): needs --allow-global-effects. */
+  globalEffects?: boolean;
 }
 
 /** Soft limits set just before the call, in pages above what the child uses then. */
@@ -66,8 +68,14 @@ export interface Scenario {
   requires?: Requirements;
   /** Pages of the experiment window (everything the call can touch lies inside, but for new_addr 'zero'). */
   windowPages: Pages;
-  /** The invariant family (issue 7) judges by invariant, not by the model. */
+  /**
+   * Cases judged by an invariant rather than by the era's model: 'in-place'
+   * (a call that needs no new VMA must not fail), 'accounting' (Committed_AS
+   * must follow the charged pages left mapped, cycle after cycle).
+   */
   invariant?: 'in-place' | 'accounting';
+  /** accounting: how many times the cycle (lay out, call, unmap the window) runs. */
+  repeat?: number;
 }
 
 export interface Family {

@@ -22,7 +22,13 @@ function body(r: Run): ModelReturn {
   r.resizeChecks('mremap_to(): resize_is_valid()', vma, { dontunmapRule: 'not-special' });
   r.dontunmapMayExpand('mremap_to()');
   r.getUnmappedArea('mremap_to(): vrm_set_new_addr()');
-  return { ok: true, page: r.moveVma('move_vma(): prep_move_vma()', 'ge-M-3', { charge: true }) };
+  return {
+    ok: true,
+    page: r.moveVma('move_vma(): prep_move_vma()', 'ge-M-3', {
+      charge: true,
+      chargeOriginalDelta: true,
+    }),
+  };
 }
 
 export const era615to616: EraModel = (state, call, env) => Run.predict(state, call, env, body);

@@ -19,7 +19,10 @@ function moveOne(r: Run, o: After617, fn: string): number {
   r.unmapTail(fn);
   r.dontunmapMayExpand(fn);
   r.getUnmappedArea(fn);
-  return r.moveVma('move_vma(): prep_move_vma()', o.move, { charge: true });
+  return r.moveVma('move_vma(): prep_move_vma()', o.move, {
+    charge: true,
+    chargeOriginalDelta: true,
+  });
 }
 
 /** remap_move(): a same-size MREMAP_FIXED move, VMA by VMA. */
