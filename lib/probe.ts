@@ -35,8 +35,10 @@ export interface ProbeOptions {
 export function runProbe(o: ProbeOptions): RunReport {
   const startedAt = new Date();
   const t0 = performance.now();
-  const kernel = o.kernel ?? kernelFacts();
-  const maxMapCount = o.maxMapCount ?? kernel.maxMapCount;
+  const read = o.kernel ?? kernelFacts();
+  // The kernel's own setting, not the value a --lower-limit run put there for the moment.
+  const kernel = o.loweredFrom ? { ...read, maxMapCount: o.loweredFrom } : read;
+  const maxMapCount = o.maxMapCount ?? read.maxMapCount;
   const facts = machineFacts(kernel, maxMapCount);
   const byVersion = eraOfVersion(kernel.version);
   const judgedBy = o.era ?? byVersion;

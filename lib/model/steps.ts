@@ -395,6 +395,18 @@ export class Run {
           : '';
       if (what) this.note(fn, `charges ${pages} pages${what}`);
       this.charge(fn, vma, pages);
+    } else if (this.dontunmap && vma.account) {
+      if (atLeast(this.env.version, 5, 11)) {
+        // 5.11-5.14: move_vma() charges the new VMA of a DONTUNMAP move, and may refuse.
+        this.charge(fn, vma, c.newLen);
+      } else {
+        // 5.7-5.10: vm_acct_memory(new_len) after the move, unchecked.
+        this.state.committed += c.newLen;
+        this.note(
+          fn,
+          `vm_acct_memory(${c.newLen} pages) for the new VMA of a DONTUNMAP move, unchecked`,
+        );
+      }
     }
     // The old range must be a single VMA piece here.
     s.splitAt(c.old);

@@ -165,6 +165,18 @@ describe('era models over the catalogue', () => {
 });
 
 describe('features within an era follow the version', () => {
+  it.each([
+    [5, 7],
+    [5, 10],
+    [5, 11],
+    [5, 14],
+    [5, 15],
+  ] as const)('a DONTUNMAP accounting cycle keeps its accounts on %i.%i', (maj, min) => {
+    const s = catalogue().find((x) => x.id === 'invariant/accounting/dontunmap@none')!;
+    const x = explainCase(s, '5.1-5.15', { maxMapCount: M, version: [maj, min, 0] });
+    expect(cycleDriftPages(x.prediction, x.placed)).toBe(0);
+  });
+
   const find = (id: string) => catalogue().find((s) => s.id === id)!;
 
   it('DONTUNMAP of shmem: EINVAL after (a) on 5.10, allowed on 5.15', () => {
