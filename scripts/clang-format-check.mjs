@@ -5,8 +5,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const files = [];
-for (const dir of ['native/sys', 'native/binding']) {
-  for (const f of readdirSync(dir)) if (/\.(cc|h)$/.test(f)) files.push(join(dir, f));
+for (const dir of ['native/sys', 'native/binding', 'native/repro']) {
+  for (const f of readdirSync(dir)) if (/\.(cc|h|c)$/.test(f)) files.push(join(dir, f));
 }
 const which = spawnSync('clang-format', ['--version'], { encoding: 'utf8' });
 if (which.error) {

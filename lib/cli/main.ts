@@ -10,6 +10,7 @@ import { registerPressure } from './pressure.js';
 import { registerRestore } from './restore.js';
 import { registerRun } from './run.js';
 import { registerExplain } from './explain.js';
+import { registerRepro } from './repro.js';
 
 function packageVersion(): string {
   try {
@@ -52,6 +53,7 @@ Documentation: README.md in ${packageRoot}`,
     );
   registerRun(program);
   registerExplain(program);
+  registerRepro(program);
   registerInfo(program);
   registerMaps(program);
   registerPressure(program);

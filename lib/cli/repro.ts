@@ -1,0 +1,96 @@
+// `mremap-probe repro`: a standalone C program for one case.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { nativeAvailable } from '../native.js';
+import { packageVersion, runProbe } from '../probe.js';
+import type { RunReport } from '../report/report.js';
+import { generateRepro, sightings } from '../repro.js';
+import { catalogue, findScenario } from '../scenarios/index.js';
+import { checkWritable, CliError, emit, UsageError } from './common.js';
+
+interface Options {
+  output?: string;
+  report: string[];
+  run: boolean;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Reads run reports, and the reports inside matrix reports. */
+function loadReports(files: string[]): RunReport[] {
+  const out: RunReport[] = [];
+  for (const f of files) {
+    let j: unknown;
+    try {
+      j = JSON.parse(readFileSync(f, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`cannot read the report ${f}: ${(err as Error).message}`);
+    }
+    const m = j as { kernels?: { report?: RunReport }[]; cases?: unknown };
+    if (Array.isArray(m.kernels))
+      out.push(...m.kernels.flatMap((k) => (k.report ? [k.report] : [])));
+    else if (Array.isArray(m.cases)) out.push(j as RunReport);
+    else throw new UsageError(`${f} is neither a run report nor a matrix report`);
+  }
+  return out;
+}
+
+export function registerRepro(program: Command): void {
+  program
+    .command('repro')
+    .description(
+      'write a standalone C program (libc only) that reproduces one case, ready for a kernel bug report',
+    )
+    .argument('<case>', 'a case id (see `mremap-probe run --list`)')
+    .option('-o, --output <file>', 'write the C file here (default: standard output)')
+    .option(
+      '--report <file>',
+      'a saved run or matrix JSON report whose failures of this case go in the header (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--no-run',
+      'do not run the case on this kernel to say in the header how it behaves here',
+    )
+    .addHelpText(
+      'after',
+      `
+Build it with: cc -O2 -Wall -static -o repro repro.c
+The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.`,
+    )
+    .action((id: string, opts: Options) => {
+      const s = findScenario(id);
+      if (!s) {
+        const near = catalogue()
+          .map((c) => c.id)
+          .filter((c) => c.startsWith(id.split('/')[0] ?? ''))
+          .slice(0, 5);
+        throw new UsageError(
+          `no case ${JSON.stringify(id)}${near.length ? `; for example ${near.join(', ')}` : ''}`,
+        );
+      }
+      if (opts.output) checkWritable(opts.output);
+      const reports = loadReports(opts.report);
+      const seen = sightings(s.id, reports);
+      const keptOn: string[] = [];
+      // Run it here too, unless it would leave a global effect behind.
+      if (opts.run && nativeAvailable() && !s.requires?.globalEffects) {
+        try {
+          const r = runProbe({ scenarios: [s] });
+          seen.push(...sightings(s.id, [r]));
+          const c = r.cases[0]!;
+          if (!c.verdict.startsWith('fail') && c.verdict !== 'skip')
+            keptOn.push(`${r.kernel.release}: ${c.verdict}: ${c.reason}`);
+        } catch (err) {
+          throw new CliError(
+            `running the case on this kernel failed: ${(err as Error).message} (use --no-run)`,
+          );
+        }
+      }
+      const quoted = (a: string) =>
+        /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
+      const command = ['mremap-probe', ...process.argv.slice(2)].map(quoted).join(' ');
+      emit(generateRepro(s, { command, version: packageVersion(), seen, keptOn }), opts.output);
+    });
+}

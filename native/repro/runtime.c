@@ -1,0 +1,581 @@
+/*
+ * ---- The reproducer's runtime: the same for every case. ----
+ *
+ * It lays out the region described above in a window of its own address
+ * space, stamps every page, brings its own map count to the case's distance
+ * from vm.max_map_count with one-page "filler" mappings, makes the call, and
+ * reads the region back from /proc/self/maps and page by page.
+ *
+ * Nothing allocates between counting the maps and making the call: stdout is
+ * unbuffered and all buffers are static, so the map count is exact.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+
+#define MAX_VMAS 64
+#define MAX_PAGES 4096
+
+struct vma {
+  uintptr_t start, end;
+  char perms[5];
+};
+
+static char maps_buf[64 << 20];
+static unsigned char page_buf[1 << 16];
+static long page_size;
+static uintptr_t window;
+static long new_pages;
+static long window_pages;
+
+/* Page states, as the probe names them. */
+enum { P_UNMAPPED, P_ZERO, P_STAMP, P_OTHER, P_UNREADABLE };
+struct page_state {
+  int kind;
+  int object;
+  long page;
+};
+
+static uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+static const uint64_t NONCE = 0x5eed5eed12345678ULL;
+
+static uint64_t stamp_word(int object, long page, long i) {
+  uint64_t w0 =
+      (0x6d70ULL << 48) | ((uint64_t)(object & 0xffff) << 32) | ((uint64_t)page & 0xffffffffULL);
+  if (i == 0) return w0;
+  if (i == 1) return NONCE;
+  return mix(w0 ^ (NONCE * 0x100000001b3ULL) ^ ((uint64_t)i << 17));
+}
+
+static int mem_fd = -1;
+
+static void stamp(uintptr_t addr, long pages, int object) {
+  uint64_t *w = (uint64_t *)page_buf;
+  long n = page_size / 8;
+  for (long p = 0; p < pages; p++) {
+    for (long i = 0; i < n; i++) w[i] = stamp_word(object, p, i);
+    if (pwrite(mem_fd, page_buf, (size_t)page_size, (off_t)(addr + (uintptr_t)(p * page_size))) !=
+        page_size) {
+      struct iovec l = {page_buf, (size_t)page_size},
+                   r = {(void *)(addr + (uintptr_t)(p * page_size)), (size_t)page_size};
+      if (process_vm_writev(getpid(), &l, 1, &r, 1, 0) != page_size) {
+        perror("stamping a page");
+        exit(2);
+      }
+    }
+  }
+}
+
+static struct page_state read_page(uintptr_t addr) {
+  struct page_state s = {P_UNMAPPED, 0, 0};
+  unsigned char vec;
+  if (mincore((void *)addr, (size_t)page_size, &vec) != 0 && errno == ENOMEM) return s;
+  ssize_t n = pread(mem_fd, page_buf, (size_t)page_size, (off_t)addr);
+  if (n != page_size) {
+    struct iovec l = {page_buf, (size_t)page_size}, r = {(void *)addr, (size_t)page_size};
+    if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) != page_size) {
+      s.kind = P_UNREADABLE;
+      return s;
+    }
+  }
+  uint64_t *w = (uint64_t *)page_buf;
+  long nw = page_size / 8, i;
+  for (i = 0; i < nw && w[i] == 0; i++) {
+  }
+  if (i == nw) {
+    s.kind = P_ZERO;
+    return s;
+  }
+  if ((w[0] >> 48) == 0x6d70 && w[1] == NONCE) {
+    int object = (int)((w[0] >> 32) & 0xffff);
+    long page = (long)(w[0] & 0xffffffffULL);
+    for (i = 2; i < nw; i++)
+      if (w[i] != stamp_word(object, page, i)) break;
+    if (i == nw) {
+      s.kind = P_STAMP;
+      s.object = object;
+      s.page = page;
+      return s;
+    }
+  }
+  s.kind = P_OTHER;
+  return s;
+}
+
+/* Reads /proc/self/maps whole into maps_buf with read(); returns its length. */
+static long read_maps(void) {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    perror("/proc/self/maps");
+    exit(4);
+  }
+  long used = 0;
+  for (;;) {
+    ssize_t n = read(fd, maps_buf + used, sizeof(maps_buf) - 1 - (size_t)used);
+    if (n <= 0) break;
+    used += n;
+  }
+  close(fd);
+  maps_buf[used] = 0;
+  return used;
+}
+
+/* map_count as the kernel keeps it: every line but the gate VMA ([vsyscall], listed last). */
+static long map_count(void) {
+  long len = read_maps(), lines = 0;
+  for (long i = 0; i < len; i++) lines += maps_buf[i] == '\n';
+  const char *gate = "[vsyscall]\n";
+  size_t gl = strlen(gate);
+  if ((size_t)len >= gl && memcmp(maps_buf + len - (long)gl, gate, gl) == 0) lines--;
+  return lines;
+}
+
+/* The VMAs that meet [lo, hi). */
+static int vmas_in(uintptr_t lo, uintptr_t hi, struct vma *out) {
+  long len = read_maps();
+  int n = 0;
+  char *p = maps_buf, *end = maps_buf + len;
+  while (p < end && n < MAX_VMAS) {
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) break;
+    unsigned long a, b;
+    char perms[5] = {0};
+    if (sscanf(p, "%lx-%lx %4s", &a, &b, perms) == 3 && b > lo && a < hi) {
+      out[n].start = a;
+      out[n].end = b;
+      memcpy(out[n].perms, perms, 5);
+      n++;
+    }
+    p = nl + 1;
+  }
+  return n;
+}
+
+static long kb_field(const char *path, const char *key) {
+  static char buf[1 << 16];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *p = strstr(buf, key);
+  return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static long read_long(const char *path) {
+  char buf[64];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  return strtol(buf, NULL, 10);
+}
+
+static void skip(const char *why) {
+  printf("SKIP: %s\n", why);
+  printf("RESULT id=%s verdict=skip\n", CASE_ID);
+  exit(4);
+}
+
+/* capset(2) without libcap: clear one capability from the effective and permitted sets. */
+struct cap_header {
+  uint32_t version;
+  int pid;
+};
+struct cap_data {
+  uint32_t effective, permitted, inheritable;
+};
+static void drop_cap(int cap) {
+  struct cap_header h = {0x20080522, 0};
+  struct cap_data d[2];
+  if (syscall(SYS_capget, &h, d) != 0) return;
+  d[cap / 32].effective &= ~(1u << (cap % 32));
+  d[cap / 32].permitted &= ~(1u << (cap % 32));
+  d[cap / 32].inheritable &= ~(1u << (cap % 32));
+  if (syscall(SYS_capset, &h, d) != 0) perror("capset");
+}
+
+static uintptr_t at(long page) { return window + (uintptr_t)(page * page_size); }
+
+static uintptr_t filler_base;
+static long fillers, filler_slots;
+
+static void set_fillers(long want) {
+  while (fillers > want) {
+    fillers--;
+    munmap((void *)(filler_base + (uintptr_t)(fillers * 2 * page_size)), (size_t)page_size);
+  }
+  while (fillers < want && fillers < filler_slots) {
+    uintptr_t a = filler_base + (uintptr_t)(fillers * 2 * page_size);
+    void *r = mmap((void *)a, (size_t)page_size, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (r == MAP_FAILED) break;
+    if ((uintptr_t)r != a) {
+      munmap(r, (size_t)page_size);
+      break;
+    }
+    fillers++;
+  }
+}
+
+static const char *page_word(struct page_state s, char *buf, size_t n) {
+  switch (s.kind) {
+    case P_UNMAPPED:
+      return "unmapped";
+    case P_ZERO:
+      return "zero";
+    case P_OTHER:
+      return "other";
+    case P_UNREADABLE:
+      return "unreadable";
+    default:
+      snprintf(buf, n, "stamp %d:%ld", s.object, s.page);
+      return buf;
+  }
+}
+
+static const char *errname(int e) {
+  switch (e) {
+    case EPERM:
+      return "EPERM";
+    case ENOMEM:
+      return "ENOMEM";
+    case EFAULT:
+      return "EFAULT";
+    case EINVAL:
+      return "EINVAL";
+    case EAGAIN:
+      return "EAGAIN";
+    case EACCES:
+      return "EACCES";
+    case ENOSYS:
+      return "ENOSYS";
+    default:
+      return "E?";
+  }
+}
+
+/* Evidence: the pages read back, both before and after the call. */
+static long ev_start[8], ev_count[8];
+static int nev;
+static struct page_state before_pages[MAX_PAGES], after_pages[MAX_PAGES];
+
+static void add_span(long first_page_abs_rel, long count, int absolute) {
+  if (nev >= 8) return;
+  ev_start[nev] =
+      absolute ? first_page_abs_rel : (long)(window / (uintptr_t)page_size) + first_page_abs_rel;
+  ev_count[nev] = count > 64 && window_pages > 512 ? 64 : count;
+  nev++;
+}
+
+static void read_evidence(struct page_state *out) {
+  long k = 0;
+  for (int s = 0; s < nev; s++)
+    for (long i = 0; i < ev_count[s] && k < MAX_PAGES; i++)
+      out[k++] = read_page((uintptr_t)(ev_start[s] + i) * (uintptr_t)page_size);
+}
+
+/* The page was read in an earlier span already (spans of a huge window may overlap). */
+static int seen_before(int span, long page) {
+  for (int t = 0; t < span; t++)
+    if (page >= ev_start[t] && page < ev_start[t] + ev_count[t]) return 1;
+  return 0;
+}
+
+static void print_vmas(const char *title, struct vma *v, int n) {
+  printf("%s:\n", title);
+  if (!n) printf("  (none)\n");
+  for (int i = 0; i < n; i++) {
+    long a = ((long)v[i].start - (long)window) / page_size,
+         b = ((long)v[i].end - (long)window) / page_size;
+    printf("  %#lx-%#lx %s  (window pages %ld..%ld)\n", (unsigned long)v[i].start,
+           (unsigned long)v[i].end, v[i].perms, a, b);
+  }
+}
+
+static int accounting_case(void);
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  page_size = sysconf(_SC_PAGESIZE);
+  printf("mremap-probe reproducer for %s\n%s\n\n", CASE_ID, CASE_SUMMARY);
+
+  struct utsname u;
+  uname(&u);
+  int maj = 0, min = 0;
+  sscanf(u.release, "%d.%d", &maj, &min);
+  printf("kernel %s\n", u.release);
+  if (SPEC.min_major && (maj < SPEC.min_major || (maj == SPEC.min_major && min < SPEC.min_minor))) {
+    static char why[128];
+    snprintf(why, sizeof why, "needs Linux %d.%d or later", SPEC.min_major, SPEC.min_minor);
+    skip(why);
+  }
+  long M = read_long("/proc/sys/vm/max_map_count");
+  if (M <= 0) skip("cannot read /proc/sys/vm/max_map_count");
+  long overcommit = read_long("/proc/sys/vm/overcommit_memory");
+  if (SPEC.skip_overcommit_1 && overcommit == 1)
+    skip("vm.overcommit_memory is 1: the overcommit charge never fails");
+  if (SPEC.needs_mmap_min_addr && read_long("/proc/sys/vm/mmap_min_addr") <= 0)
+    skip("vm.mmap_min_addr is 0");
+  if (SPEC.pressure_set && M > 1048576) skip("vm.max_map_count is too large to reach here");
+
+  /* Sizes that depend on the machine: a grow larger than RAM + swap. */
+  new_pages = SPEC.new_pages;
+  window_pages = SPEC.window_pages;
+  if (SPEC.beyond_commit) {
+    long ram_kb = kb_field("/proc/meminfo", "MemTotal:"),
+         swap_kb = kb_field("/proc/meminfo", "SwapTotal:");
+    long total = (ram_kb + (swap_kb > 0 ? swap_kb : 0)) / (page_size / 1024);
+    new_pages = (long)((total * 5 / 4 + 262143) / 262144) * 262144 + 262144;
+    window_pages = SPEC.new_addr + new_pages + 8;
+  }
+
+  /* Raise soft limits a CI runner may have set. */
+  struct rlimit rl;
+  getrlimit(RLIMIT_AS, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_AS, &rl);
+  mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+  /* One free range for the fillers, a gap, and the window. */
+  filler_slots = SPEC.pressure_set ? M + 16 : 0;
+  size_t filler_bytes = (size_t)filler_slots * 2 * (size_t)page_size;
+  size_t guard = 64u << 20;
+  size_t total = filler_bytes + guard + (size_t)window_pages * (size_t)page_size;
+  void *r = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) skip("no free address range for the experiment (RLIMIT_AS?)");
+  munmap(r, total);
+  filler_base = (uintptr_t)r;
+  window = (uintptr_t)r + filler_bytes + guard;
+
+  if (SPEC.invariant == INV_ACCOUNTING) return accounting_case();
+
+  /* The layout: each piece mapped read-write, stamped, then given its protection. */
+  int memfds[NPIECES > 0 ? NPIECES : 1];
+  for (int i = 0; i < NPIECES; i++) {
+    const struct piece *p = &PIECES[i];
+    int fd = -1, flags = MAP_FIXED_NOREPLACE;
+    if (p->backing == BACK_MEMFD) {
+      fd = (int)syscall(SYS_memfd_create, "mremap-probe", 1u);
+      if (fd < 0 || ftruncate(fd, (off_t)(p->object_pages * page_size)) != 0) {
+        perror("memfd");
+        return 2;
+      }
+      flags |= MAP_SHARED;
+    } else
+      flags |= (p->backing == BACK_SHMEM ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+    memfds[i] = fd;
+    void *a = mmap((void *)at(p->page), (size_t)(p->pages * page_size), PROT_READ | PROT_WRITE,
+                   flags, fd, 0);
+    if (a != (void *)at(p->page)) {
+      perror("laying out the region");
+      return 2;
+    }
+    stamp(at(p->page), p->pages, i + 1);
+    if (p->prot != (PROT_READ | PROT_WRITE) &&
+        mprotect(a, (size_t)(p->pages * page_size), p->prot) != 0) {
+      perror("mprotect");
+      return 2;
+    }
+    if (p->mlock && mlock(a, (size_t)(p->pages * page_size)) != 0) {
+      perror("mlock");
+      return 2;
+    }
+  }
+
+  /* What to read back: the window (or, when huge, its pieces and the ends of the ranges). */
+  if (window_pages <= 512)
+    add_span(0, window_pages, 0);
+  else {
+    for (int i = 0; i < NPIECES; i++) add_span(PIECES[i].page, PIECES[i].pages, 0);
+    add_span(SPEC.old, SPEC.old_pages + 2, 0);
+    if (SPEC.has_new_addr && !SPEC.new_addr_zero) {
+      add_span(SPEC.new_addr, 16, 0);
+      add_span(SPEC.new_addr + new_pages - 16, 16, 0);
+    }
+  }
+  if (SPEC.new_addr_zero) add_span(0, new_pages, 1);
+
+  static struct vma vb[MAX_VMAS], va[MAX_VMAS];
+  int nb = vmas_in(window, at(window_pages), vb);
+  read_evidence(before_pages);
+
+  /* The map count: fillers up or down until it is exactly M + offset. */
+  long before = map_count();
+  if (SPEC.pressure_set) {
+    long target = M + SPEC.pressure;
+    set_fillers(fillers + (target - before));
+    before = map_count();
+    if (before != target) {
+      printf("could not bring the map count to %ld (M%+ld): reached %ld\n", target, SPEC.pressure,
+             before);
+      if (target > M + 1) printf("do_mmap refuses a new VMA once map_count > vm.max_map_count\n");
+      return 2;
+    }
+  }
+
+  /* Limits and capabilities the case calls for. */
+  struct rlimit as0, ml0;
+  getrlimit(RLIMIT_AS, &as0);
+  getrlimit(RLIMIT_MEMLOCK, &ml0);
+  if (SPEC.as_headroom >= 0) {
+    long vm_kb = kb_field("/proc/self/status", "VmSize:");
+    struct rlimit t = as0;
+    t.rlim_cur = (rlim_t)(vm_kb * 1024 + SPEC.as_headroom * page_size);
+    setrlimit(RLIMIT_AS, &t);
+  }
+  if (SPEC.memlock_headroom >= 0) {
+    long lck_kb = kb_field("/proc/self/status", "VmLck:");
+    struct rlimit t = ml0;
+    t.rlim_cur = (rlim_t)(lck_kb * 1024 + SPEC.memlock_headroom * page_size);
+    setrlimit(RLIMIT_MEMLOCK, &t);
+  }
+  if (SPEC.drop_ipc_lock) drop_cap(14);
+  if (SPEC.drop_sys_rawio) drop_cap(17);
+
+  /* The call. */
+  uintptr_t new_addr = SPEC.has_new_addr ? (SPEC.new_addr_zero ? 0 : at(SPEC.new_addr)) : 0;
+  errno = 0;
+  long ret = syscall(SYS_mremap, at(SPEC.old), (size_t)(SPEC.old_pages * page_size),
+                     (size_t)(new_pages * page_size), SPEC.flags, new_addr);
+  int err = ret == -1 ? errno : 0;
+
+  int na = vmas_in(window, at(window_pages), va);
+  if (SPEC.new_addr_zero) na += vmas_in(0, (uintptr_t)(new_pages * page_size), va + na);
+  read_evidence(after_pages);
+  long after = before + (na - nb);
+  setrlimit(RLIMIT_AS, &as0);
+  setrlimit(RLIMIT_MEMLOCK, &ml0);
+
+  printf("map count at the call: %ld (vm.max_map_count %ld, M%+ld)\n\n", before, M, before - M);
+  printf("mremap(%#lx, %ld pages, %ld pages, 0x%x, %#lx) = ", (unsigned long)at(SPEC.old),
+         SPEC.old_pages, new_pages, SPEC.flags, (unsigned long)new_addr);
+  if (err)
+    printf("-1, errno %s (%s)\n\n", errname(err), strerror(err));
+  else
+    printf("%#lx\n\n", (unsigned long)ret);
+  print_vmas("VMAs before", vb, nb);
+  print_vmas("VMAs after", va, na);
+
+  /* What an error return destroyed: pages mapped and stamped before, now gone or changed. */
+  long lost = 0, k = 0;
+  char w1[32], w2[32];
+  for (int s = 0; s < nev; s++) {
+    for (long i = 0; i < ev_count[s]; i++, k++) {
+      struct page_state b = before_pages[k], a = after_pages[k];
+      if (b.kind != P_STAMP || seen_before(s, ev_start[s] + i)) continue;
+      if (a.kind == P_STAMP && a.object == b.object && a.page == b.page) continue;
+      if (err) {
+        lost++;
+        printf("  LOST page %#lx: was %s, now %s\n",
+               (unsigned long)((uintptr_t)(ev_start[s] + i) * (uintptr_t)page_size),
+               page_word(b, w1, sizeof w1), page_word(a, w2, sizeof w2));
+      }
+    }
+  }
+  printf("\nmap count after: %ld (%+ld)\n", after, after - before);
+
+  int broken;
+  if (SPEC.invariant == INV_IN_PLACE) {
+    broken = err != 0;
+    printf("\nThe invariant: a call that needs no new VMA must not fail for map-count reasons.\n");
+    printf(broken ? "BROKEN: it failed with %s at map count %ld.\n"
+                  : "kept: it succeeded (%s) at map count %ld.\n",
+           err ? errname(err) : "ok", before);
+  } else {
+    broken = err != 0 && lost > 0;
+    printf(
+        "\nThe invariant: a call that returns an error must leave every mapping and page as it "
+        "was.\n");
+    if (!err)
+      printf("kept: the call succeeded.\n");
+    else if (broken)
+      printf("BROKEN: it returned %s after destroying %ld page(s).\n", errname(err), lost);
+    else
+      printf("kept: it returned %s with nothing destroyed.\n", errname(err));
+  }
+  printf(
+      "RESULT id=%s ret=%s mapcount_before=%ld mapcount_after=%ld destroyed_pages=%ld verdict=%s\n",
+      CASE_ID, err ? errname(err) : "ok", before, after, lost, broken ? "broken" : "kept");
+  for (int i = 0; i < NPIECES; i++)
+    if (memfds[i] >= 0) close(memfds[i]);
+  return broken ? 1 : 0;
+}
+
+/* Accounting: Committed_AS over repeated cycles (map the layout, call, unmap the window). */
+static int accounting_case(void) {
+  long n = SPEC.repeat;
+  size_t wlen = (size_t)(window_pages * page_size);
+  int flags_map = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+  uintptr_t new_addr = SPEC.has_new_addr ? at(SPEC.new_addr) : 0;
+  long ctl0 = kb_field("/proc/meminfo", "Committed_AS:");
+  for (long c = 0; c < n; c++) {
+    for (int i = 0; i < NPIECES; i++)
+      if (mmap((void *)at(PIECES[i].page), (size_t)(PIECES[i].pages * page_size), PIECES[i].prot,
+               flags_map, -1, 0) == MAP_FAILED)
+        return 2;
+    munmap((void *)window, wlen);
+  }
+  long ctl1 = kb_field("/proc/meminfo", "Committed_AS:");
+  for (long c = 0; c < n; c++) {
+    for (int i = 0; i < NPIECES; i++)
+      if (mmap((void *)at(PIECES[i].page), (size_t)(PIECES[i].pages * page_size), PIECES[i].prot,
+               flags_map, -1, 0) == MAP_FAILED)
+        return 2;
+    if (syscall(SYS_mremap, at(SPEC.old), (size_t)(SPEC.old_pages * page_size),
+                (size_t)(new_pages * page_size), SPEC.flags, new_addr) == -1) {
+      printf("mremap failed: %s\n", strerror(errno));
+      return 2;
+    }
+    munmap((void *)window, wlen);
+  }
+  long t1 = kb_field("/proc/meminfo", "Committed_AS:");
+  double drift =
+      ((double)(t1 - ctl1) - (double)(ctl1 - ctl0)) / (double)(page_size / 1024) / (double)n;
+  printf(
+      "Committed_AS over %ld cycles of map, mremap, unmap: %+ld kB (without the mremap: %+ld kB)\n",
+      n, t1 - ctl1, ctl1 - ctl0);
+  printf("drift per cycle: %.2f page(s)\n", drift);
+  int broken = drift >= 0.5 || drift <= -0.5;
+  printf(
+      "\nThe invariant: mremap must change Committed_AS by exactly the charged pages it leaves "
+      "mapped,\nso each cycle must leave it where it was. A drift stays after this process "
+      "exits.\n");
+  printf(broken ? "BROKEN: Committed_AS leaks %.2f page(s) per cycle.\n"
+                : "kept: drift %.2f page(s) per cycle.\n",
+         drift);
+  printf("RESULT id=%s ret=ok drift_pages_per_cycle=%.2f verdict=%s\n", CASE_ID, drift,
+         broken ? "broken" : "kept");
+  return broken ? 1 : 0;
+}

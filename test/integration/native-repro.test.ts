@@ -1,0 +1,104 @@
+// Reproducers: for a sample of cases across every family, the generated C
+// program compiles without warnings, runs on this kernel, and sees what the
+// lab saw for the same case.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunReport } from '../../lib/report/report.js';
+import { FAMILIES } from '../../lib/scenarios/index.js';
+import { cli, isLinux } from '../helpers.js';
+
+const hasCc = spawnSync('cc', ['--version']).status === 0;
+const dir = mkdtempSync(join(tmpdir(), 'mp-repro-'));
+
+/** Two cases per family (the first and the last), but never an accounting case a leaking kernel would leak on. */
+const sample = FAMILIES.flatMap((f) => {
+  const ok = f.scenarios.filter((s) => !/accounting\/fixed-shrink/.test(s.id));
+  return [...new Set([ok[0]!, ok.at(-1)!])].map((s) => s.id);
+});
+
+function result(stdout: string): Record<string, string> {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  expect(line).toBeDefined();
+  return Object.fromEntries(
+    line!
+      .split(' ')
+      .slice(1)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
+}
+
+describe.skipIf(!isLinux || !hasCc)('mremap-probe repro', () => {
+  it.each(sample)('%s: compiles cleanly, runs, and agrees with the lab', (id) => {
+    const file = join(dir, `${id.replace(/[/@+]/g, '_')}.c`);
+    const gen = cli(['repro', id, '--no-run', '--output', file]);
+    expect(gen.status).toBe(0);
+    const src = readFileSync(file, 'utf8');
+    expect(src).toContain(`Written by: mremap-probe repro ${id} --no-run --output`);
+    const exe = file.replace(/\.c$/, '');
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-static', '-o', exe, file], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    expect(cc.status).toBe(0);
+
+    const run = cli([
+      'run',
+      '--filter',
+      id,
+      '--format',
+      'json',
+      ...(id.includes('accounting') ? ['--allow-global-effects'] : []),
+    ]);
+    const report = JSON.parse(run.stdout) as RunReport;
+    const c = report.cases[0]!;
+    const p = spawnSync(exe, { encoding: 'utf8', timeout: 120_000 });
+    const r = result(p.stdout);
+    const broken = c.verdict === 'fail:destroyed' || c.verdict === 'fail:invariant';
+    if (c.verdict === 'skip') {
+      expect(r.verdict).toBe('skip');
+      expect(p.status).toBe(4);
+      return;
+    }
+    expect(r.verdict).toBe(broken ? 'broken' : 'kept');
+    expect(p.status).toBe(broken ? 1 : 0);
+    if (c.invariant?.kind === 'accounting') {
+      expect(
+        Math.abs(Number(r.drift_pages_per_cycle) - c.invariant.driftPagesPerCycle),
+      ).toBeLessThan(0.5);
+      return;
+    }
+    const o = c.observed!;
+    expect(r.ret).toBe(o.errno ?? 'ok');
+    expect(Number(r.mapcount_after) - Number(r.mapcount_before)).toBe(
+      o.mapCountAfter - o.mapCountBefore,
+    );
+    expect(Number(r.destroyed_pages)).toBe(o.destroyed.reduce((n, d) => n + d.pages, 0));
+    if (c.mapCountOffset !== null) {
+      expect(Number(r.mapcount_before)).toBe(o.mapCountBefore);
+    }
+  });
+
+  it('names the kernels a saved report saw it fail on, and what each era model predicts', () => {
+    const report = join(dir, 'r.json');
+    cli(['run', '--filter', 'lowaddr/**', '--format', 'json', '--output', report]);
+    const r = cli([
+      'repro',
+      'lowaddr/dst-zero/old-mid/shrink@none',
+      '--no-run',
+      '--report',
+      report,
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /Seen failing on:\n \* {3}Linux \S+ \(behaves like era [^)]+\): fail:destroyed: EPERM/,
+    );
+    expect(r.stdout).toMatch(/pre-5\.1 {4}BREAKS - EPERM after destroying old/);
+  });
+
+  it('an unknown case is a usage error', () => {
+    const r = cli(['repro', 'nosuch/case@M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no case "nosuch\/case@M"/);
+  });
+});
