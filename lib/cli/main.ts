@@ -11,6 +11,7 @@ import { registerRestore } from './restore.js';
 import { registerRun } from './run.js';
 import { registerExplain } from './explain.js';
 import { registerRepro } from './repro.js';
+import { registerVm } from './vm.js';
 
 function packageVersion(): string {
   try {
@@ -54,6 +55,7 @@ Documentation: README.md in ${packageRoot}`,
   registerRun(program);
   registerExplain(program);
   registerRepro(program);
+  registerVm(program);
   registerInfo(program);
   registerMaps(program);
   registerPressure(program);

@@ -1,0 +1,248 @@
+// The guest's user space: an initramfs the probe builds itself, so that any
+// x86-64 kernel with initramfs support boots it (Debian's cloud kernels have
+// neither 9p nor virtiofs). It holds busybox (static), this machine's node
+// with the shared libraries it needs, the built package, and an /init that
+// runs the probe, sends the report out on the second serial port, framed,
+// and powers off. Written as a newc cpio archive by hand; cached by content.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { packageRoot } from '../native.js';
+import { cacheDir } from './cache.js';
+
+export class RequirementError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RequirementError';
+  }
+}
+
+/** A static busybox: Debian's busybox-static installs it as /bin/busybox. */
+export function findBusybox(): string {
+  for (const p of [process.env.MREMAP_PROBE_BUSYBOX, '/bin/busybox', '/usr/bin/busybox'].filter(
+    Boolean,
+  ) as string[]) {
+    if (existsSync(p) && isStatic(p)) return p;
+  }
+  throw new RequirementError(
+    'a static busybox is needed for the guest: install it with `apt-get install busybox-static`',
+  );
+}
+
+/** An ELF binary without a PT_INTERP program header needs no dynamic loader. */
+export function isStatic(path: string): boolean {
+  const b = readFileSync(path);
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false;
+  const phoff = Number(b.readBigUInt64LE(0x20));
+  const phentsize = b.readUInt16LE(0x36);
+  const phnum = b.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    if (b.readUInt32LE(phoff + i * phentsize) === 3) return false; // PT_INTERP
+  }
+  return true;
+}
+
+/** The shared libraries (and loader) a dynamic binary needs, from ldd. */
+export function sharedLibraries(binary: string): string[] {
+  const r = spawnSync('ldd', [binary], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  const out = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m) out.add(m[1]!);
+  }
+  return [...out];
+}
+
+interface Entry {
+  path: string; // inside the archive, without a leading slash
+  mode: number;
+  data?: Buffer | string; // file content
+  from?: string; // file on disk
+  link?: string; // symlink target
+}
+
+/** The package files the guest needs: compiled JS, the addon, runtime dependencies. */
+function packageEntries(): Entry[] {
+  const out: Entry[] = [];
+  const addTree = (abs: string, filter: (rel: string) => boolean) => {
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        const rel = relative(packageRoot, p);
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile() && filter(rel))
+          out.push({ path: `probe/${rel}`, mode: 0o100644, from: p });
+      }
+    };
+    walk(abs);
+  };
+  const addon = join(packageRoot, 'build', 'Release', 'mremap_probe.node');
+  if (!existsSync(addon))
+    throw new RequirementError(`the addon is not built (${addon}): run \`npm install\``);
+  if (!existsSync(join(packageRoot, 'dist', 'cli', 'main.js'))) {
+    throw new RequirementError('the TypeScript is not compiled: run `npm install`');
+  }
+  out.push({ path: 'probe/package.json', mode: 0o100644, from: join(packageRoot, 'package.json') });
+  out.push({
+    path: 'probe/bin/mremap-probe.js',
+    mode: 0o100755,
+    from: join(packageRoot, 'bin', 'mremap-probe.js'),
+  });
+  out.push({ path: 'probe/build/Release/mremap_probe.node', mode: 0o100755, from: addon });
+  addTree(join(packageRoot, 'dist'), (rel) => rel.endsWith('.js'));
+  // Runtime dependencies, followed through their own package.json files.
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name) || name === 'node-addon-api') return;
+    seen.add(name);
+    const dir = join(packageRoot, 'node_modules', name);
+    if (!existsSync(dir))
+      throw new RequirementError(`the dependency ${name} is not installed: run \`npm install\``);
+    addTree(dir, (rel) => !/\.(md|ts|map)$/.test(rel) && !/\/(test|docs?)\//.test(rel));
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    Object.keys(pkg.dependencies ?? {}).forEach(visit);
+  };
+  const own = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  Object.keys(own.dependencies ?? {}).forEach(visit);
+  return out;
+}
+
+/**
+ * /init: mount what the probe reads, run it with the arguments from the
+ * kernel command line (mp.args, base64), and write the report to ttyS1 as
+ * base64 lines between a header (bytes, sha256) and an end marker.
+ */
+export const INIT_SCRIPT = `#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
+$B mount -t devtmpfs dev /dev
+$B mount -t tmpfs tmp /tmp
+$B mkdir -p /run && $B mount -t tmpfs run /run
+export PATH=/usr/bin:/bin HOME=/tmp
+args=$($B sed -n 's/.*mp\\.args=\\([^ ]*\\).*/\\1/p' /proc/cmdline | $B base64 -d)
+echo "mremap-probe guest: Linux $($B uname -r), running: mremap-probe $args"
+eval "set -- $args"
+/usr/bin/node /probe/bin/mremap-probe.js "$@" > /tmp/report 2> /tmp/stderr
+rc=$?
+$B cat /tmp/stderr
+echo "mremap-probe guest: exit status $rc, $($B wc -c < /tmp/report) bytes of report"
+$B stty -F /dev/ttyS1 raw -echo 2>/dev/null
+{
+  echo "MREMAP-PROBE-REPORT-BEGIN status=$rc bytes=$($B wc -c < /tmp/report) sha256=$($B sha256sum /tmp/report | $B cut -d' ' -f1)"
+  $B base64 /tmp/report
+  echo "MREMAP-PROBE-REPORT-END"
+} > /dev/ttyS1
+$B sync
+$B poweroff -f
+`;
+
+function entries(): Entry[] {
+  const list: Entry[] = [];
+  const dirs = new Set<string>();
+  const addDirs = (p: string) => {
+    const parts = p.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  };
+  const add = (e: Entry) => {
+    addDirs(e.path);
+    list.push(e);
+  };
+  for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'etc']) dirs.add(d);
+  add({ path: 'init', mode: 0o100755, data: INIT_SCRIPT });
+  add({ path: 'bin/busybox', mode: 0o100755, from: findBusybox() });
+  add({ path: 'bin/sh', mode: 0o120777, link: 'busybox' });
+  add({ path: 'etc/passwd', mode: 0o100644, data: 'root:x:0:0:root:/tmp:/bin/sh\n' });
+  const node = realpathSync(process.execPath);
+  add({ path: 'usr/bin/node', mode: 0o100755, from: node });
+  for (const lib of sharedLibraries(node)) {
+    add({ path: lib.replace(/^\/+/, ''), mode: 0o100755, from: realpathSync(lib) });
+  }
+  packageEntries().forEach(add);
+  const dirEntries = [...dirs].sort().map((d) => ({ path: d, mode: 0o040755 }));
+  return [...dirEntries, ...list];
+}
+
+function cacheKey(list: Entry[]): string {
+  const h = createHash('sha256');
+  h.update('v1\0');
+  for (const e of list) {
+    h.update(`${e.path}\0${e.mode}\0`);
+    if (e.from) {
+      const st = statSync(e.from);
+      h.update(`${st.size}\0${st.mtimeMs}\0`);
+    } else if (e.data !== undefined) h.update(e.data);
+    else if (e.link) h.update(e.link);
+  }
+  return h.digest('hex').slice(0, 24);
+}
+
+/** Builds (or finds in the cache) the initramfs and returns its path. */
+export function buildInitramfs(log: (s: string) => void = () => {}): string {
+  const list = entries();
+  const key = cacheKey(list);
+  const dir = cacheDir('initramfs');
+  const out = join(dir, `guest-${key}.cpio`);
+  if (existsSync(out)) return out;
+  log(`building the guest initramfs (${list.length} entries)`);
+  const tmp = `${out}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o644);
+  let ino = 1;
+  const header = (name: string, mode: number, size: number) => {
+    const nameBytes = Buffer.byteLength(name) + 1;
+    const fields = [ino++, mode, 0, 0, mode & 0o040000 ? 2 : 1, 0, size, 0, 0, 0, 0, nameBytes, 0];
+    const h = `070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`;
+    const pad = (4 - ((h.length + nameBytes) % 4)) % 4;
+    writeSync(fd, Buffer.concat([Buffer.from(h), Buffer.from(name), Buffer.alloc(1 + pad)]));
+  };
+  const body = (b: Buffer) => {
+    writeSync(fd, b);
+    const pad = (4 - (b.length % 4)) % 4;
+    if (pad) writeSync(fd, Buffer.alloc(pad));
+  };
+  try {
+    for (const e of list) {
+      if (e.link !== undefined) {
+        const b = Buffer.from(e.link);
+        header(e.path, e.mode, b.length);
+        body(b);
+      } else if (e.from || e.data !== undefined) {
+        const b = e.from ? readFileSync(e.from) : Buffer.from(e.data!);
+        header(e.path, e.mode, b.length);
+        body(b);
+      } else header(e.path, e.mode, 0);
+    }
+    header('TRAILER!!!', 0, 0);
+    closeSync(fd);
+    renameSync(tmp, out);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  // Keep the cache to a few images.
+  const old = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpio') && join(dir, f) !== out)
+    .map((f) => ({ f, t: lstatSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t)
+    .slice(2);
+  for (const { f } of old) rmSync(join(dir, f), { force: true });
+  return out;
+}
