@@ -12,6 +12,7 @@ import { registerRun } from './run.js';
 import { registerExplain } from './explain.js';
 import { registerRepro } from './repro.js';
 import { registerVm } from './vm.js';
+import { registerReport } from './report.js';
 
 function packageVersion(): string {
   try {
@@ -56,6 +57,7 @@ Documentation: README.md in ${packageRoot}`,
   registerExplain(program);
   registerRepro(program);
   registerVm(program);
+  registerReport(program);
   registerInfo(program);
   registerMaps(program);
   registerPressure(program);

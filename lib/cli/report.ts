@@ -1,0 +1,35 @@
+// `mremap-probe report`: render a saved run report in another format.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { exitCodeOf, SCHEMA, type RunReport } from '../report/report.js';
+import { checkWritable, emit, UsageError } from './common.js';
+import { formatReport, parseFormat } from './run.js';
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'render a saved run report (run --format json) as table, json, ktap, junit or html',
+    )
+    .argument('<file>', 'the JSON report')
+    .option('--format <format>', 'table, json, ktap, junit or html', 'table')
+    .option('-o, --output <file>', 'write to a file')
+    .addHelpText(
+      'after',
+      '\nExit status: as the run that wrote the report (0, 1 or 4); 2 on a usage error.',
+    )
+    .action((file: string, opts: { format: string; output?: string }) => {
+      const format = parseFormat(opts.format);
+      let r: RunReport;
+      try {
+        r = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      }
+      if (r.schema !== SCHEMA)
+        throw new UsageError(`${file} is not a run report (schema ${JSON.stringify(r.schema)})`);
+      if (opts.output) checkWritable(opts.output);
+      emit(formatReport(r, format), opts.output);
+      process.exitCode = exitCodeOf(r);
+    });
+}
