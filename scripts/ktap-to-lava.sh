@@ -4,6 +4,7 @@
 # Outside LAVA (no lava-test-case on PATH) it prints what it would report.
 set -eu
 file=${1:?usage: ktap-to-lava.sh FILE}
+[ -r "$file" ] || { echo "ktap-to-lava.sh: cannot read $file" >&2; exit 2; }
 report() {
   if command -v lava-test-case >/dev/null 2>&1; then
     lava-test-case "$1" --result "$2"

@@ -53,7 +53,7 @@ function headers(m: MatrixReport): string[][] {
     k.report ? `version: ${k.report.era.byVersion}` : 'no report',
     k.report
       ? `behaviour: ${k.report.era.byBehaviour ?? 'none'}${k.report.era.agrees ? '' : ' (!)'}`
-      : (k.error ?? '').slice(0, 40),
+      : (k.error ?? '').split('\n')[0]!.slice(0, 40),
     `${(k.elapsedMs / 1000).toFixed(1)} s${k.accel ? ` ${k.accel}` : ''}`,
   ]);
 }

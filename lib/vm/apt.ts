@@ -39,9 +39,10 @@ function aptConfig(key: string, fallback: string): string {
  * The Debian archive mirror the machine's apt already uses: the first source
  * (one-line or deb822) that serves a Debian suite and is not the security archive.
  */
-export function systemMirror(): string | undefined {
-  const list = aptConfig('Dir::Etc::sourcelist/f', '/etc/apt/sources.list');
-  const parts = aptConfig('Dir::Etc::sourceparts/d', '/etc/apt/sources.list.d');
+export function systemMirror(
+  list = aptConfig('Dir::Etc::sourcelist/f', '/etc/apt/sources.list'),
+  parts = aptConfig('Dir::Etc::sourceparts/d', '/etc/apt/sources.list.d'),
+): string | undefined {
   const files: string[] = [];
   if (existsSync(list)) files.push(list);
   if (existsSync(parts)) {

@@ -13,6 +13,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -44,7 +45,14 @@ export function findBusybox(): string {
 
 /** An ELF binary without a PT_INTERP program header needs no dynamic loader. */
 export function isStatic(path: string): boolean {
-  const b = readFileSync(path);
+  // The ELF header and program headers sit at the start of the file.
+  const b = Buffer.alloc(65536);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, b, 0, b.length, 0);
+  } finally {
+    closeSync(fd);
+  }
   if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false;
   const phoff = Number(b.readBigUInt64LE(0x20));
   const phentsize = b.readUInt16LE(0x36);

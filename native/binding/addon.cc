@@ -262,6 +262,19 @@ Napi::Value WriteMemory(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
+// getrusage(RUSAGE_SELF or RUSAGE_CHILDREN): CPU times in microseconds, max RSS in KiB.
+Napi::Value Rusage(const Napi::CallbackInfo& info) {
+  bool children = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  struct rusage ru;
+  if (getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &ru) != 0)
+    throw system_error(info.Env(), errno, "getrusage");
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("userUs", static_cast<double>(ru.ru_utime.tv_sec) * 1e6 + static_cast<double>(ru.ru_utime.tv_usec));
+  o.Set("systemUs", static_cast<double>(ru.ru_stime.tv_sec) * 1e6 + static_cast<double>(ru.ru_stime.tv_usec));
+  o.Set("maxRssKb", static_cast<double>(ru.ru_maxrss));
+  return o;
+}
+
 Napi::Value ErrnoName(const Napi::CallbackInfo& info) {
   need(info, 1, "errnoName");
   return Napi::String::New(info.Env(), errno_name(to_int(info[0], "errno")));
@@ -416,6 +429,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readMemory", Napi::Function::New<ReadMemory>(env, "readMemory"));
   exports.Set("writeMemory", Napi::Function::New<WriteMemory>(env, "writeMemory"));
   exports.Set("errnoName", Napi::Function::New<ErrnoName>(env, "errnoName"));
+  exports.Set("rusage", Napi::Function::New<Rusage>(env, "rusage"));
   exports.Set("Lab", Lab::Define(env));
   return exports;
 }

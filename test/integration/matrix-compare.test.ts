@@ -1,0 +1,112 @@
+// The matrix drawings and `compare`, from real reports of this kernel judged
+// by two eras' models (the VM test boots other kernels).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  formatMatrixHtml,
+  formatMatrixTable,
+  MATRIX_SCHEMA,
+  type MatrixReport,
+} from '../../lib/report/matrix.js';
+import type { RunReport } from '../../lib/report/report.js';
+import { cli, isLinux } from '../helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mp-matrix-'));
+
+describe.skipIf(!isLinux)('matrix drawings and compare', () => {
+  let a: RunReport;
+  let b: RunReport;
+  beforeAll(() => {
+    cli([
+      'run',
+      '--filter',
+      'fixed/dst-mid/**',
+      '--format',
+      'json',
+      '--output',
+      join(dir, 'a.json'),
+    ]);
+    cli([
+      'run',
+      '--filter',
+      'fixed/dst-mid/**',
+      '--era',
+      'pre-5.1',
+      '--format',
+      'json',
+      '--output',
+      join(dir, 'b.json'),
+    ]);
+    a = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
+    b = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
+  });
+
+  it('compare finds nothing between a report and itself (exit 0)', () => {
+    const r = cli(['compare', join(dir, 'a.json'), join(dir, 'a.json')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/every case in both reports has the same outcome/);
+  });
+
+  it('compare lists the cases whose outcome differs (exit 1)', () => {
+    const r = cli(['compare', join(dir, 'a.json'), join(dir, 'b.json'), '--json']);
+    expect(r.status).toBe(1);
+    const d = JSON.parse(r.stdout) as { diffs: { id: string; a: string; b: string }[] };
+    expect(d.diffs.length).toBeGreaterThan(0);
+    for (const x of d.diffs) expect(x.a).not.toBe(x.b);
+  });
+
+  it('compare refuses a file that is not a run report', () => {
+    const r = cli(['compare', join(dir, 'a.json'), '/etc/hostname']);
+    expect(r.status).toBe(2);
+  });
+
+  it('lays kernels out as columns, with a header per kernel and a cell per case', () => {
+    const m: MatrixReport = {
+      schema: MATRIX_SCHEMA,
+      tool: { name: 'mremap-probe', version: a.tool.version },
+      startedAt: a.startedAt,
+      elapsedMs: 1234,
+      kernels: [
+        {
+          spec: 'host',
+          release: a.kernel.release,
+          accel: 'host',
+          elapsedMs: 400,
+          report: a,
+          error: null,
+        },
+        {
+          spec: 'judged as pre-5.1',
+          release: b.kernel.release,
+          elapsedMs: 400,
+          report: b,
+          error: null,
+        },
+        {
+          spec: 'broken.img',
+          release: null,
+          elapsedMs: 10,
+          report: null,
+          error: 'the guest kernel panicked\n...',
+        },
+      ],
+    };
+    const table = formatMatrixTable(m);
+    const lines = table.split('\n');
+    expect(lines[0]).toMatch(/^case\s+/);
+    expect(lines[1]).toContain(`version: ${a.era.byVersion}`);
+    expect(lines[2]).toContain(`behaviour: ${a.era.byBehaviour}`);
+    for (const c of a.cases)
+      expect(table).toMatch(new RegExp(`^${c.id.replace(/[+.]/g, '\\$&')}\\s`, 'm'));
+    expect(table).toMatch(/broken\.img: ERROR: the guest kernel panicked/);
+    const md = formatMatrixTable(m, true);
+    expect(md.split('\n')[1]).toBe('|---|---|---|---|');
+    const html = formatMatrixHtml(m);
+    expect(html).toContain('<table class="matrix">');
+    expect((html.match(/class="case-drawing"/g) ?? []).length).toBe(
+      a.cases.length + b.cases.length,
+    );
+  });
+});
