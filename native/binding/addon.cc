@@ -269,8 +269,10 @@ Napi::Value Rusage(const Napi::CallbackInfo& info) {
   if (getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &ru) != 0)
     throw system_error(info.Env(), errno, "getrusage");
   Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("userUs", static_cast<double>(ru.ru_utime.tv_sec) * 1e6 + static_cast<double>(ru.ru_utime.tv_usec));
-  o.Set("systemUs", static_cast<double>(ru.ru_stime.tv_sec) * 1e6 + static_cast<double>(ru.ru_stime.tv_usec));
+  o.Set("userUs",
+        static_cast<double>(ru.ru_utime.tv_sec) * 1e6 + static_cast<double>(ru.ru_utime.tv_usec));
+  o.Set("systemUs",
+        static_cast<double>(ru.ru_stime.tv_sec) * 1e6 + static_cast<double>(ru.ru_stime.tv_usec));
   o.Set("maxRssKb", static_cast<double>(ru.ru_maxrss));
   return o;
 }
