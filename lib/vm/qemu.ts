@@ -195,7 +195,7 @@ export async function kvmWorks(
       initrd,
       args: ['--version'],
       accel: 'kvm',
-      timeoutMs: 20_000,
+      timeoutMs: 15_000,
       memoryMb: 1024,
     });
     ok = true;
