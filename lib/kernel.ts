@@ -65,10 +65,20 @@ function readNumber(path: string): number | null {
   }
 }
 
+/** /proc is missing or unreadable: nothing can be measured here. */
+export class ProcUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProcUnavailableError';
+  }
+}
+
 export function readMaxMapCount(): number {
   const n = readNumber(MAX_MAP_COUNT_PATH);
   if (n === null) {
-    throw new Error(`cannot read ${MAX_MAP_COUNT_PATH}: is /proc mounted?`);
+    throw new ProcUnavailableError(
+      `cannot read ${MAX_MAP_COUNT_PATH}: is /proc mounted and readable?`,
+    );
   }
   return n;
 }
@@ -94,7 +104,22 @@ function sysctlWritable(): boolean {
 }
 
 /** Reads the facts; `maps` is a read of this process's maps to take gateVma from. */
-export function kernelFacts(maps: MapsSnapshot = readMaps()): KernelFacts {
+/** This process's maps, or ProcUnavailableError when /proc cannot be read. */
+export function readOwnMaps(): MapsSnapshot {
+  try {
+    return readMaps();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM') {
+      throw new ProcUnavailableError(
+        `cannot read /proc/self/maps (${code}): is /proc mounted and readable?`,
+      );
+    }
+    throw err;
+  }
+}
+
+export function kernelFacts(maps: MapsSnapshot = readOwnMaps()): KernelFacts {
   const addon = native();
   const c = addon.constants;
   const release = osRelease();

@@ -1,7 +1,6 @@
 // `mremap-probe info`: the kernel facts and this process's own map count.
 import type { Command } from 'commander';
-import { kernelFacts, type KernelFacts } from '../kernel.js';
-import { readMaps } from '../maps.js';
+import { kernelFacts, readOwnMaps, type KernelFacts } from '../kernel.js';
 import { emit, toJson } from './common.js';
 
 export interface InfoReport {
@@ -11,7 +10,7 @@ export interface InfoReport {
 
 export function infoReport(): InfoReport {
   // One read of our own maps gives the count, the line total and the gate VMA.
-  const maps = readMaps();
+  const maps = readOwnMaps();
   return {
     kernel: kernelFacts(maps),
     process: { pid: process.pid, mapCount: maps.mapCount, mapsLines: maps.lines },

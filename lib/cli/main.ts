@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { ProcUnavailableError } from '../kernel.js';
 import { AddonUnavailableError, packageRoot } from '../native.js';
 import { CliError, EXIT } from './common.js';
 import { registerInfo } from './info.js';
@@ -89,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof CliError) return fail(err.message, err.exitCode);
     if (err instanceof AddonUnavailableError) return fail(err.message, EXIT.fail);
+    if (err instanceof ProcUnavailableError)
+      return fail(`could not run here: ${err.message}`, EXIT.skip);
     const e = err as Error;
     if (process.env.MREMAP_PROBE_DEBUG) process.stderr.write(`${e.stack ?? e}\n`);
     return fail(

@@ -35,6 +35,8 @@ export class GuestError extends Error {
   constructor(
     message: string,
     readonly consoleTail: string,
+    /** The guest ran out of time (it hung), rather than stopping. */
+    readonly hang = false,
   ) {
     super(`${message}\n--- the guest console's last lines ---\n${consoleTail}`);
     this.name = 'GuestError';
@@ -162,7 +164,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
           : panic
             ? 'the guest kernel panicked'
             : `the guest stopped without a report (${(err as Error).message})`;
-        reject(new GuestError(why, cleanTail()));
+        reject(new GuestError(why, cleanTail(), timedOut));
       }
     });
   });
@@ -199,8 +201,13 @@ export async function kvmWorks(
       memoryMb: 1024,
     });
     ok = true;
-  } catch {
-    ok = false;
+  } catch (err) {
+    // Only a hang says something about KVM here (nested guests hang); any
+    // other failure may be the kernel's: fall back to TCG, remember nothing.
+    if (!(err instanceof GuestError && err.hang)) {
+      log('the KVM probe failed: using TCG this time');
+      return false;
+    }
   }
   let all: Record<string, boolean> = {};
   try {

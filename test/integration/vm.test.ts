@@ -65,6 +65,15 @@ describe.skipIf(!isLinux || !qemu || !apt)('mremap-probe vm --debian 5.10 (TCG)'
   });
 });
 
+describe.skipIf(!isLinux || !qemu)('a guest that never reports', () => {
+  it('a file that is no kernel: an error with the console tail, exit 1', () => {
+    const r = cli(['vm', '--kernel', '/etc/hostname', '--accel', 'tcg', '--timeout', '60']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the guest stopped without a report/);
+    expect(r.stderr).toMatch(/--- the guest console's last lines ---/);
+  });
+});
+
 describe('vm and matrix refuse bad input', () => {
   it('vm needs exactly one kernel', () => {
     const r = cli(['vm']);
