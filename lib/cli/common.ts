@@ -1,7 +1,18 @@
 // What every command shares: errors that end the process with a message and
 // an exit status instead of a stack trace, and writing output files whole.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { SCHEMA, type RunReport } from '../report/report.js';
+import { catalogue, findScenario } from '../scenarios/index.js';
+import type { Scenario } from '../scenarios/types.js';
 
 /** Exit statuses, as kselftest uses them. */
 export const EXIT = { ok: 0, fail: 1, usage: 2, skip: 4 } as const;
@@ -85,4 +96,31 @@ export function parseIntOption(
   if (n < min || n > max)
     throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** The scenario with this id, or a usage error that suggests some of its family. */
+export function requireScenario(id: string): Scenario {
+  const s = findScenario(id);
+  if (s) return s;
+  const near = catalogue()
+    .map((c) => c.id)
+    .filter((c) => c.startsWith(id.split('/')[0] ?? ''))
+    .slice(0, 5);
+  throw new UsageError(
+    `no case ${JSON.stringify(id)}${near.length ? `; for example ${near.join(', ')}` : ''}`,
+  );
+}
+
+/** Reads a saved run report (run --format json), or fails with a usage error. */
+export function loadRunReport(file: string): RunReport {
+  let r: RunReport;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (r?.schema !== SCHEMA) {
+    throw new UsageError(`${file} is not a run report (schema ${JSON.stringify(r?.schema)})`);
+  }
+  return r;
 }

@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import { explainCase } from '../explain.js';
 import { parseKernelVersion, readMaxMapCount } from '../kernel.js';
 import { ERAS, eraOfVersion, isEra, type EraId } from '../model/types.js';
-import { catalogue, findScenario } from '../scenarios/index.js';
-import { emit, parseIntOption, toJson, UsageError } from './common.js';
+import { emit, parseIntOption, requireScenario, toJson, UsageError } from './common.js';
 
 interface Options {
   era?: string;
@@ -32,16 +31,7 @@ export function registerExplain(program: Command): void {
     )
     .option('--json', 'print the trace and the prediction as JSON')
     .action((id: string, opts: Options) => {
-      const s = findScenario(id);
-      if (!s) {
-        const near = catalogue()
-          .map((c) => c.id)
-          .filter((c) => c.startsWith(id.split('/')[0] ?? ''))
-          .slice(0, 5);
-        throw new UsageError(
-          `no case ${JSON.stringify(id)}${near.length ? `; for example ${near.join(', ')}` : ''}`,
-        );
-      }
+      const s = requireScenario(id);
       if (opts.era !== undefined && !isEra(opts.era)) {
         throw new UsageError(
           `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,

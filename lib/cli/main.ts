@@ -1,9 +1,8 @@
 // The command line: one file per command, registered here.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ProcUnavailableError } from '../kernel.js';
 import { AddonUnavailableError, packageRoot } from '../native.js';
+import { packageVersion } from '../probe.js';
 import { CliError, EXIT } from './common.js';
 import { registerInfo } from './info.js';
 import { registerMaps } from './maps.js';
@@ -14,16 +13,6 @@ import { registerExplain } from './explain.js';
 import { registerRepro } from './repro.js';
 import { registerVm } from './vm.js';
 import { registerReport } from './report.js';
-
-function packageVersion(): string {
-  try {
-    return (
-      JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const DESCRIPTION = `Measures how the running Linux kernel's mremap() behaves when it fails near
 vm.max_map_count, and whether it destroys mappings on the way.

@@ -1,8 +1,7 @@
 // `mremap-probe report`: render a saved run report in another format.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exitCodeOf, SCHEMA, type RunReport } from '../report/report.js';
-import { checkWritable, emit, UsageError } from './common.js';
+import { exitCodeOf } from '../report/report.js';
+import { checkWritable, emit, loadRunReport } from './common.js';
 import { formatReport, parseFormat } from './run.js';
 
 export function registerReport(program: Command): void {
@@ -20,14 +19,7 @@ export function registerReport(program: Command): void {
     )
     .action((file: string, opts: { format: string; output?: string }) => {
       const format = parseFormat(opts.format);
-      let r: RunReport;
-      try {
-        r = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
-      } catch (err) {
-        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
-      }
-      if (r.schema !== SCHEMA)
-        throw new UsageError(`${file} is not a run report (schema ${JSON.stringify(r.schema)})`);
+      const r = loadRunReport(file);
       if (opts.output) checkWritable(opts.output);
       emit(formatReport(r, format), opts.output);
       process.exitCode = exitCodeOf(r);

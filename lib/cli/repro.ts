@@ -5,8 +5,7 @@ import { nativeAvailable } from '../native.js';
 import { packageVersion, runProbe } from '../probe.js';
 import type { RunReport } from '../report/report.js';
 import { generateRepro, sightings } from '../repro.js';
-import { catalogue, findScenario } from '../scenarios/index.js';
-import { checkWritable, CliError, emit, UsageError } from './common.js';
+import { checkWritable, CliError, emit, requireScenario, UsageError } from './common.js';
 
 interface Options {
   output?: string;
@@ -60,16 +59,7 @@ Build it with: cc -O2 -Wall -static -o repro repro.c
 The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.`,
     )
     .action((id: string, opts: Options) => {
-      const s = findScenario(id);
-      if (!s) {
-        const near = catalogue()
-          .map((c) => c.id)
-          .filter((c) => c.startsWith(id.split('/')[0] ?? ''))
-          .slice(0, 5);
-        throw new UsageError(
-          `no case ${JSON.stringify(id)}${near.length ? `; for example ${near.join(', ')}` : ''}`,
-        );
-      }
+      const s = requireScenario(id);
       if (opts.output) checkWritable(opts.output);
       const reports = loadReports(opts.report);
       const seen = sightings(s.id, reports);

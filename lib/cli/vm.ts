@@ -1,5 +1,4 @@
 // `mremap-probe vm`, `matrix`, `kernels` and `compare`: the probe under other kernels.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ERAS, isEra } from '../model/types.js';
 import { packageVersion } from '../probe.js';
@@ -11,7 +10,7 @@ import {
   type MatrixKernel,
   type MatrixReport,
 } from '../report/matrix.js';
-import { exitCodeOf, SCHEMA, type RunReport } from '../report/report.js';
+import { exitCodeOf } from '../report/report.js';
 import { AptError } from '../vm/apt.js';
 import { DEFAULT_GUEST_LIMIT, runInVm, checkVmRequirements, type VmOptions } from '../vm/guest.js';
 import { RequirementError } from '../vm/initramfs.js';
@@ -22,6 +21,7 @@ import {
   CliError,
   emit,
   EXIT,
+  loadRunReport,
   parseIntOption,
   toJson,
   UsageError,
@@ -299,19 +299,8 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
       '\nExit status: 0 when every common case has the same outcome, 1 when some differ, 2 on a usage error.',
     )
     .action((a: string, b: string, opts: { json?: boolean }) => {
-      const load = (f: string): RunReport => {
-        let j: RunReport;
-        try {
-          j = JSON.parse(readFileSync(f, 'utf8')) as RunReport;
-        } catch (err) {
-          throw new UsageError(`cannot read ${f}: ${(err as Error).message}`);
-        }
-        if (j.schema !== SCHEMA)
-          throw new UsageError(`${f} is not a run report (schema ${JSON.stringify(j.schema)})`);
-        return j;
-      };
-      const ra = load(a);
-      const rb = load(b);
+      const ra = loadRunReport(a);
+      const rb = loadRunReport(b);
       const d = compareReports(ra, rb);
       if (opts.json) emit(toJson({ a: ra.kernel.release, b: rb.kernel.release, ...d }));
       else {
