@@ -13,8 +13,9 @@ export default defineConfig({
         test: { name: 'main', include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'] },
       },
       {
-        // Tests that change vm.max_map_count for the whole machine run alone,
-        // after everything else: a lowered limit would break fills elsewhere.
+        // Tests that change machine-wide state run alone, after everything
+        // else: a lowered vm.max_map_count would break fills elsewhere, and a
+        // TCG guest takes the CPUs and moves Committed_AS for every other test.
         extends: true,
         test: {
           name: 'exclusive',

@@ -111,6 +111,9 @@ export interface CaseInputs {
   capSysRawio: boolean;
 }
 
+/** Accounting cycles run in this many rounds, each with its own control; the drift is their median. */
+export const ACCOUNTING_ROUNDS = 5;
+
 /** Committed_AS measured around repeated cycles of one accounting case (kB as /proc/meminfo gives it). */
 export interface AccountingMeasure {
   iterations: number;
@@ -118,7 +121,7 @@ export interface AccountingMeasure {
   controlDeltaKb: number;
   /** Committed_AS change over the cycles with the mremap. */
   testDeltaKb: number;
-  /** (test - control) per cycle, in pages: 0 when the kernel keeps its accounts. */
+  /** (test - control) per cycle, in pages, the median over the rounds: 0 when the kernel keeps its accounts. */
   driftPagesPerCycle: number;
   /** One cycle read step by step: after the mmap, after the mremap, after the unmap (kB, from the start). */
   oneCycleKb: { mapped: number; called: number; unmapped: number };
@@ -393,28 +396,46 @@ export class CaseRunner {
       }
       return res;
     };
-    const loop = (withCall: boolean) => {
-      const ops: LabOp[] = [committed];
-      for (let i = 0; i < n; i++) ops.push(...map, ...(withCall ? [mremap] : []), unmap);
-      ops.push(committed);
-      const res = run(ops);
-      return Number(res.at(-1)!.ret - res[0]!.ret);
-    };
-    const controlDeltaKb = loop(false);
-    const testDeltaKb = loop(true);
-    const one = run([committed, ...map, committed, mremap, committed, unmap, committed]);
-    const reads = one.filter((r) => r.op === 'procField').map((r) => Number(r.ret));
+    // The cycles run in rounds, each a control block (without the mremap) and a
+    // test block; the drift is the median over the rounds, so that another
+    // process changing Committed_AS during one round does not decide it.
     const pageKb = this.facts.pageSize / 1024;
+    const rounds = ACCOUNTING_ROUNDS;
+    const per = Math.max(1, Math.floor(n / rounds));
+    let controlDeltaKb = 0;
+    let testDeltaKb = 0;
+    const drifts: number[] = [];
+    for (let k = 0; k < rounds; k++) {
+      const ops: LabOp[] = [committed];
+      for (let i = 0; i < per; i++) ops.push(...map, unmap);
+      ops.push(committed);
+      for (let i = 0; i < per; i++) ops.push(...map, mremap, unmap);
+      ops.push(committed);
+      const reads = run(ops)
+        .filter((r) => r.op === 'procField')
+        .map((r) => Number(r.ret));
+      const control = reads[1]! - reads[0]!;
+      const test = reads[2]! - reads[1]!;
+      controlDeltaKb += control;
+      testDeltaKb += test;
+      drifts.push((test - control) / pageKb / per);
+    }
+    drifts.sort((a, b) => a - b);
+    // One cycle read step by step, a few times over: the median of each step.
+    const steps: number[][] = [[], [], []];
+    for (let k = 0; k < rounds; k++) {
+      const reads = run([committed, ...map, committed, mremap, committed, unmap, committed])
+        .filter((r) => r.op === 'procField')
+        .map((r) => Number(r.ret));
+      for (let i = 0; i < 3; i++) steps[i]!.push(reads[i + 1]! - reads[0]!);
+    }
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     return {
-      iterations: n,
+      iterations: per * rounds,
       controlDeltaKb,
       testDeltaKb,
-      driftPagesPerCycle: Math.round(((testDeltaKb - controlDeltaKb) / pageKb / n) * 100) / 100,
-      oneCycleKb: {
-        mapped: reads[1]! - reads[0]!,
-        called: reads[2]! - reads[0]!,
-        unmapped: reads[3]! - reads[0]!,
-      },
+      driftPagesPerCycle: Math.round(drifts[Math.floor(rounds / 2)]! * 100) / 100,
+      oneCycleKb: { mapped: mid(steps[0]!), called: mid(steps[1]!), unmapped: mid(steps[2]!) },
     };
   }
 

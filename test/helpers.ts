@@ -22,3 +22,10 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncRetur
 
 export const isRoot = process.getuid?.() === 0;
 export const isLinux = process.platform === 'linux';
+
+/**
+ * The native tests also run against the AddressSanitizer build, with libasan
+ * preloaded: ASan needs /proc to start and far more address space than a tight
+ * RLIMIT_AS allows, so the tests of those two hazards skip there.
+ */
+export const underSanitizer = /libasan/.test(process.env.LD_PRELOAD ?? '');

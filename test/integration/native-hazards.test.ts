@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lib/report/report.js';
-import { bin, isLinux, isRoot } from '../helpers.js';
+import { bin, isLinux, isRoot, underSanitizer } from '../helpers.js';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 const hasUnshare = spawnSync('unshare', ['--version']).status === 0;
@@ -70,7 +70,7 @@ describe.skipIf(!isLinux || !hasCc)('a seccomp filter that refuses mremap', () =
   });
 });
 
-describe.skipIf(!isLinux || !isRoot || !hasUnshare)('no /proc', () => {
+describe.skipIf(!isLinux || !isRoot || !hasUnshare || underSanitizer)('no /proc', () => {
   it.each([['pressure', '--target', 'M-5'], ['run'], ['info']])(
     '%s: could not run here, exit 4',
     (...args) => {
