@@ -111,8 +111,14 @@ export interface CaseInputs {
   capSysRawio: boolean;
 }
 
-/** Accounting cycles run in this many rounds, each with its own control; the drift is their median. */
-export const ACCOUNTING_ROUNDS = 5;
+/**
+ * Accounting cycles run in this many short rounds, each with its own control;
+ * the drift is their median. Short rounds are seldom hit by another process
+ * moving Committed_AS meanwhile, and the median ignores the ones that are.
+ */
+export const ACCOUNTING_ROUNDS = 20;
+/** One cycle is also read step by step, this many times, for the median of each step. */
+export const ACCOUNTING_DETAIL = 5;
 
 /** Committed_AS measured around repeated cycles of one accounting case (kB as /proc/meminfo gives it). */
 export interface AccountingMeasure {
@@ -423,7 +429,7 @@ export class CaseRunner {
     drifts.sort((a, b) => a - b);
     // One cycle read step by step, a few times over: the median of each step.
     const steps: number[][] = [[], [], []];
-    for (let k = 0; k < rounds; k++) {
+    for (let k = 0; k < ACCOUNTING_DETAIL; k++) {
       const reads = run([committed, ...map, committed, mremap, committed, unmap, committed])
         .filter((r) => r.op === 'procField')
         .map((r) => Number(r.ret));

@@ -14,7 +14,7 @@ import { layoutState, predict, type PlacedCase } from './model/predict.js';
 import { ERAS, type EraId, type Prediction, type Step } from './model/types.js';
 import type { VmaSet } from './model/vmas.js';
 import {
-  ACCOUNTING_ROUNDS,
+  ACCOUNTING_DETAIL,
   modelEnv,
   type CaseInputs,
   type CaseRun,
@@ -365,7 +365,7 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
       oneCycleKb: a.oneCycleKb,
       exitResidualKb: a.exitResidualKb,
       exitConsistent:
-        Math.abs(a.exitResidualKb - drift * pageKb * (a.iterations + 1 + ACCOUNTING_ROUNDS)) <=
+        Math.abs(a.exitResidualKb - drift * pageKb * (a.iterations + 1 + ACCOUNTING_DETAIL)) <=
         EXIT_TOLERANCE_KB,
       predictedDriftPages: drifts,
     };

@@ -542,7 +542,7 @@ static int accounting_case(void) {
   /* Rounds of a control block (no mremap) and a test block; the drift is the
    * median over the rounds, so that another process moving Committed_AS during
    * one round does not decide it. */
-  enum { ROUNDS = 5 };
+  enum { ROUNDS = 20 };
   long per = n / ROUNDS > 0 ? n / ROUNDS : 1, ctl_total = 0, test_total = 0;
   double drifts[ROUNDS];
   for (int k = 0; k < ROUNDS; k++) {
