@@ -34,26 +34,38 @@ describe.skipIf(!isLinux)('invariants on this kernel', () => {
   });
 
   it('with --allow-global-effects, measures Committed_AS around 200 cycles and after the child exits', () => {
-    const r = cli([
-      'run',
-      '--allow-global-effects',
-      '--filter',
-      'invariant/accounting/{fixed-same,inplace-grow,inplace-shrink}@none',
-      '--format',
-      'json',
-    ]);
-    const report = JSON.parse(r.stdout) as RunReport;
+    interface Accounting {
+      kind: string;
+      kept: boolean;
+      iterations: number;
+      driftPagesPerCycle: number;
+      oneCycleKb: { mapped: number; called: number };
+      chargedChangeKb: number;
+      predictedDriftPages: Record<string, number>;
+    }
+    const once = () =>
+      JSON.parse(
+        cli([
+          'run',
+          '--allow-global-effects',
+          '--filter',
+          'invariant/accounting/{fixed-same,inplace-grow,inplace-shrink}@none',
+          '--format',
+          'json',
+        ]).stdout,
+      ) as RunReport;
+    // The single-cycle reading is machine-wide and other test processes start
+    // all the time: when one swayed it, the run is taken again (twice at most).
+    const steady = (r: RunReport) =>
+      r.cases.every((c) => {
+        const inv = c.invariant as Accounting;
+        return inv.oneCycleKb.called - inv.oneCycleKb.mapped === inv.chargedChangeKb;
+      });
+    let report = once();
+    for (let again = 0; again < 2 && !steady(report); again++) report = once();
     expect(report.cases).toHaveLength(3);
     for (const c of report.cases) {
-      const inv = c.invariant as {
-        kind: string;
-        kept: boolean;
-        iterations: number;
-        driftPagesPerCycle: number;
-        oneCycleKb: { mapped: number; called: number };
-        chargedChangeKb: number;
-        predictedDriftPages: Record<string, number>;
-      };
+      const inv = c.invariant as Accounting;
       expect(inv.kind).toBe('accounting');
       expect(inv.iterations).toBe(200);
       expect(inv.predictedDriftPages[report.era.judgedBy]).toBe(0);
