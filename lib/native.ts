@@ -85,6 +85,8 @@ export interface NativeAddon {
   readMemory(addr: bigint, length: Len): Buffer;
   writeMemory(addr: bigint, data: Uint8Array): number;
   errnoName(errno: number): string;
+  /** The C library's message for a (positive) errno. */
+  strerror(errno: number): string;
   /** getrusage(): this process, or (children = true) its reaped descendants. */
   rusage(children?: boolean): { userUs: number; systemUs: number; maxRssKb: number };
   Lab: new (dataBytes?: Len) => NativeLab;

@@ -168,30 +168,11 @@ export function unwrap(outcome: SyscallOutcome): bigint {
 
 /** Builds the error a failed call throws: `ENOMEM: Cannot allocate memory, mremap`. */
 export function systemCallError(code: string, errno: number, syscall: string): SystemCallError {
-  const err = new Error(`${code}: ${strerror(code)}, ${syscall}`) as SystemCallError;
+  const err = new Error(`${code}: ${native().strerror(-errno)}, ${syscall}`) as SystemCallError;
   err.code = code;
   err.errno = errno;
   err.syscall = syscall;
   return err;
-}
-
-const MESSAGES: Record<string, string> = {
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  EIO: 'Input/output error',
-  EBADF: 'Bad file descriptor',
-  EAGAIN: 'Resource temporarily unavailable',
-  ENOMEM: 'Cannot allocate memory',
-  EACCES: 'Permission denied',
-  EFAULT: 'Bad address',
-  EBUSY: 'Device or resource busy',
-  EEXIST: 'File exists',
-  EINVAL: 'Invalid argument',
-  ENOSYS: 'Function not implemented',
-};
-
-function strerror(code: string): string {
-  return MESSAGES[code] ?? code;
 }
 
 export const mmap = (...a: Parameters<typeof tryMmap>): bigint => unwrap(tryMmap(...a));

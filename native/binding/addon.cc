@@ -277,6 +277,11 @@ Napi::Value Rusage(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value Strerror(const Napi::CallbackInfo& info) {
+  need(info, 1, "strerror");
+  return Napi::String::New(info.Env(), strerror(to_int(info[0], "errno")));
+}
+
 Napi::Value ErrnoName(const Napi::CallbackInfo& info) {
   need(info, 1, "errnoName");
   return Napi::String::New(info.Env(), errno_name(to_int(info[0], "errno")));
@@ -432,6 +437,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("writeMemory", Napi::Function::New<WriteMemory>(env, "writeMemory"));
   exports.Set("errnoName", Napi::Function::New<ErrnoName>(env, "errnoName"));
   exports.Set("rusage", Napi::Function::New<Rusage>(env, "rusage"));
+  exports.Set("strerror", Napi::Function::New<Strerror>(env, "strerror"));
   exports.Set("Lab", Lab::Define(env));
   return exports;
 }
