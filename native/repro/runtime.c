@@ -179,27 +179,29 @@ static int vmas_in(uintptr_t lo, uintptr_t hi, struct vma *out) {
   return n;
 }
 
-static long kb_field(const char *path, const char *key) {
+/* Reads a small /proc file into a static buffer; returns it, or NULL. */
+static const char *read_small(const char *path) {
   static char buf[1 << 16];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
+  if (fd < 0) return NULL;
   ssize_t n = read(fd, buf, sizeof(buf) - 1);
   close(fd);
-  if (n <= 0) return -1;
+  if (n <= 0) return NULL;
   buf[n] = 0;
-  char *p = strstr(buf, key);
+  return buf;
+}
+
+/* The number after "Key:" in a file like /proc/meminfo, or -1. */
+static long kb_field(const char *path, const char *key) {
+  const char *t = read_small(path);
+  const char *p = t ? strstr(t, key) : NULL;
   return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+/* A sysctl's value, or -1. */
 static long read_long(const char *path) {
-  char buf[64];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = 0;
-  return strtol(buf, NULL, 10);
+  const char *t = read_small(path);
+  return t ? strtol(t, NULL, 10) : -1;
 }
 
 static void skip(const char *why) {
