@@ -8,7 +8,7 @@ import {
   type Destroyed,
   type PageWord,
 } from './evidence.js';
-import { parseKernelVersion, type KernelVersion } from './kernel.js';
+import type { KernelVersion } from './kernel.js';
 import { callOf, layoutState, predict, type PlacedCase } from './model/predict.js';
 import {
   ERA_RANGES,
@@ -159,5 +159,3 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   }
   return { text: `${lines.join('\n')}\n`, prediction, placed: pc, destroyed: lost };
 }
-
-export { parseKernelVersion };
