@@ -99,10 +99,12 @@ export class PressureLab {
    */
   static open(
     maxMapCount: number,
-    options: LabOptions & { regionBytes?: bigint; maxFill?: number } = {},
+    options: LabOptions & { regionBytes?: bigint; maxFill?: number; fillers?: boolean } = {},
   ): PressureLab {
     const maxFill = options.maxFill ?? DEFAULT_MAX_FILL;
-    if (maxMapCount > maxFill) {
+    // A lab without fillers (for cases without pressure) works at any limit.
+    const withFillers = options.fillers !== false;
+    if (withFillers && maxMapCount > maxFill) {
       throw new LabHazardError(
         'max-map-count',
         `vm.max_map_count is ${maxMapCount}, too large to reach (more than ${maxFill} VMAs); as root, --lower-limit N lowers it for the run and restores it`,
@@ -113,7 +115,7 @@ export class PressureLab {
       const environment = prepareEnvironment(lab);
       const page = BigInt(lab.pageSize);
       const stride = 2n * page;
-      const fillerSlots = maxMapCount + 16;
+      const fillerSlots = withFillers ? maxMapCount + 16 : 0;
       const fillerBytes = BigInt(fillerSlots) * stride;
       let regionBytes = options.regionBytes ?? 64n << 30n;
       let base: bigint | undefined;
@@ -131,7 +133,7 @@ export class PressureLab {
           'no free address range for the fillers and regions (RLIMIT_AS too low?)',
         );
       }
-      lab.setupFillers(base, fillerSlots, stride, native().constants.PROT_READ);
+      if (withFillers) lab.setupFillers(base, fillerSlots, stride, native().constants.PROT_READ);
       const arena: Arena = {
         fillerBase: base,
         fillerSlots,
@@ -165,6 +167,10 @@ export class PressureLab {
 
   /** Sets the number of fillers directly (0 to drop them all). */
   setFillers(n: number): void {
+    if (this.arena.fillerSlots === 0) {
+      if (n > 0) throw new Error('this lab has no filler area');
+      return;
+    }
     const f = this.lab.fill(Math.max(0, Math.min(n, this.arena.fillerSlots)));
     if (f.fillers !== Math.max(0, Math.min(n, this.arena.fillerSlots))) {
       throw new Error(`could not set fillers to ${n}: ${f.stoppedBy ?? 'unknown'}`);

@@ -218,9 +218,15 @@ export class CaseRunner {
     this.facts = options.facts;
   }
 
+  private get maxFill(): number {
+    return this.options.maxFill ?? DEFAULT_MAX_FILL;
+  }
+
+  /** A lab child; with fillers only when the limit can be reached (cases without pressure need none). */
   private open(): PressureLab {
     return PressureLab.open(this.facts.maxMapCount, {
-      maxFill: this.options.maxFill ?? DEFAULT_MAX_FILL,
+      maxFill: this.maxFill,
+      fillers: this.facts.maxMapCount <= this.maxFill,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
     });
   }
@@ -287,6 +293,12 @@ export class CaseRunner {
     }
     if (s.invariant === 'accounting') return this.runAccounting(s, t0);
     if (this.hazard) return { status: 'skip', reason: this.hazard };
+    if (s.pressure !== null && this.facts.maxMapCount > this.maxFill) {
+      return {
+        status: 'skip',
+        reason: `could not run here: vm.max_map_count is ${this.facts.maxMapCount}, too large to reach (more than ${this.maxFill} VMAs); as root, --lower-limit N lowers it for the run and restores it, or --max-fill raises the ceiling`,
+      };
+    }
     let pl: PressureLab;
     try {
       pl = this.labFor(s);

@@ -108,3 +108,24 @@ describe.skipIf(!isLinux || !hasScript)('progress on a terminal', () => {
     expect(pipe.stderr).toBe('');
   });
 });
+
+describe.skipIf(!isLinux)('a vm.max_map_count too large to reach', () => {
+  it('skips the pressure cases with the way out, and runs the rest', () => {
+    const r = spawnSync(process.execPath, [bin, 'run', '--max-fill', '1000', '--format', 'json'], {
+      encoding: 'utf8',
+    });
+    const report = JSON.parse(r.stdout) as RunReport;
+    const pressured = report.cases.filter((c) => c.mapCountOffset !== null);
+    const free = report.cases.filter(
+      (c) => c.mapCountOffset === null && !c.id.startsWith('invariant/accounting/'),
+    );
+    expect(pressured.length).toBeGreaterThan(10);
+    for (const c of pressured) {
+      expect(c.verdict).toBe('skip');
+      expect(c.reason).toMatch(/too large to reach .*--lower-limit/);
+    }
+    expect(free.length).toBeGreaterThan(20);
+    for (const c of free) expect(c.verdict).not.toBe('skip');
+    expect(report.summary.counts.broken).toBe(0);
+  });
+});
