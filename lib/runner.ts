@@ -111,12 +111,6 @@ export interface CaseInputs {
   capSysRawio: boolean;
 }
 
-/**
- * Accounting cycles run in this many short rounds, each with its own control;
- * the drift is their median. Short rounds are seldom hit by another process
- * moving Committed_AS meanwhile, and the median ignores the ones that are.
- */
-export const ACCOUNTING_ROUNDS = 20;
 /** One cycle is also read step by step, this many times; the reading seen most often is kept. */
 export const ACCOUNTING_DETAIL = 9;
 
@@ -127,7 +121,7 @@ export interface AccountingMeasure {
   controlDeltaKb: number;
   /** Committed_AS change over the cycles with the mremap. */
   testDeltaKb: number;
-  /** (test - control) per cycle, in pages, the median over the rounds: 0 when the kernel keeps its accounts. */
+  /** (test - control) per cycle, in pages, the median over the cycles: 0 when the kernel keeps its accounts. */
   driftPagesPerCycle: number;
   /** One cycle read step by step: after the mmap, after the mremap, after the unmap (kB, from the start). */
   oneCycleKb: { mapped: number; called: number; unmapped: number };
@@ -414,29 +408,30 @@ export class CaseRunner {
       }
       return res;
     };
-    // The cycles run in rounds, each a control block (without the mremap) and a
-    // test block; the drift is the median over the rounds, so that another
-    // process changing Committed_AS during one round does not decide it.
+    // Every cycle is read on its own, right after a control cycle without the
+    // mremap: the drift is the median over the cycles. Committed_AS is
+    // machine-wide and other processes move it in bursts; a burst sways a
+    // few cycles, never the median.
     const pageKb = this.facts.pageSize / 1024;
-    const rounds = ACCOUNTING_ROUNDS;
-    const per = Math.max(1, Math.floor(n / rounds));
     let controlDeltaKb = 0;
     let testDeltaKb = 0;
     const drifts: number[] = [];
-    for (let k = 0; k < rounds; k++) {
+    const perBatch = Math.max(1, Math.floor(4000 / (2 * map.length + 5)));
+    for (let done = 0; done < n; done += perBatch) {
       const ops: LabOp[] = [committed];
-      for (let i = 0; i < per; i++) ops.push(...map, unmap);
-      ops.push(committed);
-      for (let i = 0; i < per; i++) ops.push(...map, mremap, unmap);
-      ops.push(committed);
+      for (let k = done; k < Math.min(n, done + perBatch); k++) {
+        ops.push(...map, unmap, committed, ...map, mremap, unmap, committed);
+      }
       const reads = run(ops)
         .filter((r) => r.op === 'procField')
         .map((r) => Number(r.ret));
-      const control = reads[1]! - reads[0]!;
-      const test = reads[2]! - reads[1]!;
-      controlDeltaKb += control;
-      testDeltaKb += test;
-      drifts.push((test - control) / pageKb / per);
+      for (let k = 0; k + 2 < reads.length; k += 2) {
+        const control = reads[k + 1]! - reads[k]!;
+        const test = reads[k + 2]! - reads[k + 1]!;
+        controlDeltaKb += control;
+        testDeltaKb += test;
+        drifts.push((test - control) / pageKb);
+      }
     }
     drifts.sort((a, b) => a - b);
     // One cycle read step by step, several times over: the reading seen most
@@ -454,10 +449,10 @@ export class CaseRunner {
       .split(',')
       .map(Number) as [number, number, number];
     return {
-      iterations: per * rounds,
+      iterations: drifts.length,
       controlDeltaKb,
       testDeltaKb,
-      driftPagesPerCycle: Math.round(drifts[Math.floor(rounds / 2)]! * 100) / 100,
+      driftPagesPerCycle: Math.round(drifts[Math.floor(drifts.length / 2)]! * 100) / 100,
       oneCycleKb: { mapped, called, unmapped },
     };
   }

@@ -348,7 +348,7 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
     const a = run.accounting;
     const drift = a.driftPagesPerCycle;
     // The drift, measured in the child between tight readings and taken as the
-    // median over rounds, decides. What stays after the child exits is read
+    // median over the cycles, decides. What stays after the child exits is read
     // machine-wide, where any other process (a VM starting, say) moves it by
     // far more than a page: it is evidence, checked against the drift.
     const kept = Math.abs(drift) < 0.5;
