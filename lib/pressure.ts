@@ -230,11 +230,6 @@ export class PressureLab {
   }
 }
 
-const RLIMIT_NAMES: [string, keyof ReturnType<typeof native>['constants']][] = [
-  ['RLIMIT_AS', 'RLIMIT_AS'],
-  ['RLIMIT_DATA', 'RLIMIT_DATA'],
-];
-
 /**
  * Raises the soft address-space and data limits to the hard ones (CI runners
  * set them), and checks that mremap works at all in the child (seccomp and
@@ -243,8 +238,8 @@ const RLIMIT_NAMES: [string, keyof ReturnType<typeof native>['constants']][] = [
 function prepareEnvironment(lab: Lab): LabEnvironment {
   const c = native().constants;
   const raised: string[] = [];
-  for (const [name, key] of RLIMIT_NAMES) {
-    const resource = c[key] as number;
+  for (const name of ['RLIMIT_AS', 'RLIMIT_DATA'] as const) {
+    const resource = c[name];
     const l = lab.getrlimit(resource);
     if (l.cur !== l.max) {
       const r = lab.setrlimit(resource, l.max, l.max);
