@@ -85,6 +85,8 @@ export interface MoveOptions {
   pressure?: number | null;
   modifier?: string;
   summary: string;
+  /** mlock() the old range's VMA after stamping it. */
+  lockOld?: boolean;
   extra?: Partial<Scenario>;
 }
 
@@ -113,7 +115,12 @@ export function moveCase(o: MoveOptions): Scenario {
     id: moveId(o),
     family: o.family,
     summary: o.summary,
-    layout: [...dstPieces(o.dst, DST, N), ...oldPieces(o.old, OLD, L, o.backing ?? 'anon')],
+    layout: [
+      ...dstPieces(o.dst, DST, N),
+      ...oldPieces(o.old, OLD, L, o.backing ?? 'anon').map((p) =>
+        o.lockOld && p.label === 'old' ? { ...p, mlock: true } : p,
+      ),
+    ],
     call,
     pressure: o.pressure ?? null,
     windowPages: WINDOW,

@@ -43,6 +43,7 @@ function limits(): Scenario[] {
       modifier: 'memlock-tight',
       summary:
         'an mlocked VMA grows past RLIMIT_MEMLOCK: EAGAIN after (a) before 6.17, before (a) since',
+      lockOld: true,
       extra: {
         limits: { memlock: { headroom: 1 } },
         requires: { dropCaps: ['CAP_IPC_LOCK'] },
@@ -68,32 +69,29 @@ function limits(): Scenario[] {
       requires: { overcommitNot: [1] },
       windowPages: 'beyond-commit',
     },
-  ].map((s) => {
-    if (s.family === 'limits-memlock') {
-      // The old VMA is mlocked.
-      s.layout = s.layout.map((p) => (p.label === 'old' ? { ...p, mlock: true } : p));
-    }
-    return s as Scenario;
-  });
+  ];
 }
+
+const all = limits();
+const of = (family: string) => all.filter((s) => s.family === family);
 
 export const limitFamilies: Family[] = [
   {
     name: 'limits-as',
     exercises:
       'grow beyond RLIMIT_AS (may_expand_vm, ENOMEM): after (a) before 6.17, before (a) from 6.17',
-    scenarios: limits().filter((s) => s.family === 'limits-as'),
+    scenarios: of('limits-as'),
   },
   {
     name: 'limits-memlock',
     exercises:
       'grow of an mlocked VMA beyond RLIMIT_MEMLOCK (EAGAIN): after (a) before 6.17, before (a) from 6.17',
-    scenarios: limits().filter((s) => s.family === 'limits-memlock'),
+    scenarios: of('limits-memlock'),
   },
   {
     name: 'limits-commit',
     exercises:
       'the overcommit charge (VM_ACCOUNT, security_vm_enough_memory_mm, ENOMEM): after (a) in every era',
-    scenarios: limits().filter((s) => s.family === 'limits-commit'),
+    scenarios: of('limits-commit'),
   },
 ];
