@@ -87,6 +87,18 @@ function limitText(v: bigint): string {
   return v === native().constants.RLIM_INFINITY ? 'unlimited' : v.toString();
 }
 
+/** This process's effective capabilities (CapEff of /proc/self/status); 0 when unknown. */
+export function effectiveCapabilities(): bigint {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? BigInt(`0x${m[1]}`) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+
+const CAP_SYS_ADMIN = 21n;
+
 function sysctlWritable(): boolean {
   try {
     accessSync(MAX_MAP_COUNT_PATH, fsConstants.W_OK);
@@ -94,13 +106,7 @@ function sysctlWritable(): boolean {
     return false;
   }
   // access() says yes to root even without CAP_SYS_ADMIN, which the write needs.
-  try {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
-    return m ? (BigInt(`0x${m[1]}`) & (1n << 21n)) !== 0n : false;
-  } catch {
-    return false;
-  }
+  return (effectiveCapabilities() & (1n << CAP_SYS_ADMIN)) !== 0n;
 }
 
 /** Reads the facts; `maps` is a read of this process's maps to take gateVma from. */

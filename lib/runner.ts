@@ -2,7 +2,7 @@
 // and stamped, the map count brought to the case's offset from the limit, the
 // environment the kernel's checks read, the call, and the region read back.
 import { readFileSync } from 'node:fs';
-import type { KernelFacts } from './kernel.js';
+import { effectiveCapabilities, type KernelFacts } from './kernel.js';
 import {
   LabHazardError,
   decodePages,
@@ -64,8 +64,6 @@ export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineF
   const mi = meminfo();
   const kb2p = (kb: number) => Math.floor((kb * 1024) / P);
   const totalPages = kb2p((mi.get('MemTotal') ?? 0) + (mi.get('SwapTotal') ?? 0));
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const cap = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
   return {
     pageSize: P,
     maxMapCount,
@@ -77,7 +75,7 @@ export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineF
       commitLimit: kb2p(mi.get('CommitLimit') ?? 0),
       committed: kb2p(mi.get('Committed_AS') ?? 0),
     },
-    capEff: cap ? BigInt(`0x${cap[1]}`) : 0n,
+    capEff: effectiveCapabilities(),
     // A quarter more than RAM + swap, rounded up to 1 GiB worth of pages.
     beyondCommit: Math.ceil((totalPages * 1.25) / 262144) * 262144 + 262144,
     taskSizePages: 2 ** 35 - 1,
