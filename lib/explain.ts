@@ -1,6 +1,5 @@
 // `explain`: the model's step trace for one case in one era, with what the
 // call would destroy. Works without the lab, so on any machine.
-import { readFileSync } from 'node:fs';
 import {
   destroyedBetween,
   modelVmaViews,
@@ -8,7 +7,7 @@ import {
   type Destroyed,
   type PageWord,
 } from './evidence.js';
-import type { KernelVersion } from './kernel.js';
+import { meminfo, type KernelVersion } from './kernel.js';
 import { callOf, layoutState, predict, type PlacedCase } from './model/predict.js';
 import {
   ERA_RANGES,
@@ -19,6 +18,7 @@ import {
 } from './model/types.js';
 import { permsOf } from './model/vmas.js';
 import { resolveSizes } from './runner.js';
+import { beyondCommitPages } from './scenarios/geometry.js';
 import { pressureText, type Scenario } from './scenarios/types.js';
 
 export interface ExplainOptions {
@@ -31,15 +31,6 @@ export interface ExplainOptions {
 const WINDOW = 0x7f000000;
 const NOMINAL = { totalVm: 100_000, dataVm: 20_000, lockedVm: 0 };
 
-function readMeminfoPages(key: string): number | undefined {
-  try {
-    const m = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Math.floor((Number(m[1]) * 1024) / 4096) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface Explanation {
   text: string;
   prediction: Prediction;
@@ -51,9 +42,12 @@ export interface Explanation {
 export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explanation {
   const to = ERA_RANGES[era][1];
   const version = featureVersion(era, o.version ?? [to[0], to[1], 0]);
-  const totalPages =
-    (readMeminfoPages('MemTotal') ?? 4_194_304) + (readMeminfoPages('SwapTotal') ?? 0);
-  const beyondCommit = Math.ceil((totalPages * 1.25) / 262144) * 262144 + 262144;
+  // This machine's RAM + swap where /proc says, else a 16 GiB machine.
+  const mi = meminfo();
+  const totalPages = Math.floor(
+    ((mi.get('MemTotal') ?? 16 << 20) + (mi.get('SwapTotal') ?? 0)) / 4,
+  );
+  const beyondCommit = beyondCommitPages(totalPages);
   const { windowPages, newPages } = resolveSizes(s, { beyondCommit });
   const locked = s.layout.filter((p) => p.mlock).reduce((n, p) => n + p.pages, 0);
   const mapCount = s.pressure === null ? 1000 : o.maxMapCount + s.pressure;

@@ -148,3 +148,19 @@ export function kernelFacts(maps: MapsSnapshot = readOwnMaps()): KernelFacts {
     mmapMinAddr: readNumber('/proc/sys/vm/mmap_min_addr'),
   };
 }
+
+/** /proc/meminfo as numbers (kB for sizes); empty where it cannot be read. */
+export function meminfo(): Map<string, number> {
+  const m = new Map<string, number>();
+  let text = '';
+  try {
+    text = readFileSync('/proc/meminfo', 'utf8');
+  } catch {
+    return m;
+  }
+  for (const line of text.split('\n')) {
+    const r = /^(\w+):\s+(\d+)/.exec(line);
+    if (r) m.set(r[1]!, Number(r[2]));
+  }
+  return m;
+}

@@ -2,7 +2,7 @@
 // and stamped, the map count brought to the case's offset from the limit, the
 // environment the kernel's checks read, the call, and the region read back.
 import { readFileSync } from 'node:fs';
-import { effectiveCapabilities, type KernelFacts } from './kernel.js';
+import { effectiveCapabilities, meminfo, type KernelFacts } from './kernel.js';
 import {
   LabHazardError,
   decodePages,
@@ -22,7 +22,7 @@ import {
   featureVersion,
 } from './model/types.js';
 import { PressureLab, DEFAULT_MAX_FILL } from './pressure.js';
-import { resolvePages } from './scenarios/geometry.js';
+import { beyondCommitPages, resolvePages } from './scenarios/geometry.js';
 import type { Capability, Piece, Prot, Scenario } from './scenarios/types.js';
 
 const CAP_NUMBERS: Record<Capability, number> = { CAP_IPC_LOCK: 14, CAP_SYS_RAWIO: 17 };
@@ -39,15 +39,6 @@ export interface MachineFacts {
   /** Pages a charge must exceed to fail under the heuristic overcommit (RAM + swap), with margin. */
   beyondCommit: number;
   taskSizePages: number;
-}
-
-function meminfo(): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const line of readFileSync('/proc/meminfo', 'utf8').split('\n')) {
-    const r = /^(\w+):\s+(\d+)/.exec(line);
-    if (r) m.set(r[1]!, Number(r[2]));
-  }
-  return m;
 }
 
 function readInt(path: string, fallback: number): number {
@@ -76,8 +67,7 @@ export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineF
       committed: kb2p(mi.get('Committed_AS') ?? 0),
     },
     capEff: effectiveCapabilities(),
-    // A quarter more than RAM + swap, rounded up to 1 GiB worth of pages.
-    beyondCommit: Math.ceil((totalPages * 1.25) / 262144) * 262144 + 262144,
+    beyondCommit: beyondCommitPages(totalPages),
     taskSizePages: 2 ** 35 - 1,
   };
 }
@@ -325,10 +315,7 @@ export class CaseRunner {
    * call, and once more after the child is gone.
    */
   private runAccounting(s: Scenario, t0: number): CaseRun {
-    const committedKb = () => {
-      const m = /^Committed_AS:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-      return m ? Number(m[1]) : NaN;
-    };
+    const committedKb = () => meminfo().get('Committed_AS') ?? NaN;
     const before = committedKb();
     let pl: PressureLab;
     try {

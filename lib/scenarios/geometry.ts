@@ -128,6 +128,14 @@ export function moveCase(o: MoveOptions): Scenario {
   };
 }
 
+/**
+ * A grow the heuristic overcommit refuses (more pages than RAM + swap): a
+ * quarter more than `totalPages`, rounded up to whole GiB (of 4 KiB pages), plus one.
+ */
+export function beyondCommitPages(totalPages: number): number {
+  return Math.ceil((totalPages * 1.25) / 262144) * 262144 + 262144;
+}
+
 /** Resolves a page count that depends on the machine. */
 export function resolvePages(p: Pages, beyondCommit: number): number {
   return p === 'beyond-commit' ? beyondCommit : p;
