@@ -1,6 +1,5 @@
 // --lower-limit and the hazard that asks for it, shared by the commands that fill.
 import { readMaxMapCount } from '../kernel.js';
-import { LabHazardError } from '../lab.js';
 import { lowerMaxMapCount, SysctlError, type LoweredLimit } from '../sysctl.js';
 import { CliError, EXIT, parseIntOption } from './common.js';
 
@@ -26,12 +25,4 @@ export function applyLowerLimit(value: string | undefined): LimitChoice {
     if (err instanceof SysctlError) throw new CliError(err.message, EXIT.skip);
     throw err;
   }
-}
-
-/** A hazard of the environment ends the command as "could not run here" (exit 4). */
-export function hazardToCliError(err: unknown): never {
-  if (err instanceof LabHazardError) {
-    throw new CliError(`could not run here: ${err.message}`, EXIT.skip);
-  }
-  throw err;
 }

@@ -1,6 +1,11 @@
 // The command line: one file per command, registered here.
 import { Command, CommanderError } from 'commander';
 import { ProcUnavailableError } from '../kernel.js';
+import { LabHazardError } from '../lab.js';
+import { AptError } from '../vm/apt.js';
+import { RequirementError } from '../vm/initramfs.js';
+import { KernelSpecError } from '../vm/kernels.js';
+import { GuestError } from '../vm/qemu.js';
 import { AddonUnavailableError, packageRoot } from '../native.js';
 import { packageVersion } from '../probe.js';
 import { CliError, EXIT } from './common.js';
@@ -79,8 +84,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof CliError) return fail(err.message, err.exitCode);
     if (err instanceof AddonUnavailableError) return fail(err.message, EXIT.fail);
-    if (err instanceof ProcUnavailableError)
+    // What the environment refuses ends as "could not run here", never as a failure.
+    if (
+      err instanceof ProcUnavailableError ||
+      err instanceof LabHazardError ||
+      err instanceof RequirementError
+    ) {
       return fail(`could not run here: ${err.message}`, EXIT.skip);
+    }
+    if (err instanceof KernelSpecError) return fail(err.message, EXIT.usage);
+    if (err instanceof AptError || err instanceof GuestError) return fail(err.message, EXIT.fail);
     const e = err as Error;
     if (process.env.MREMAP_PROBE_DEBUG) process.stderr.write(`${e.stack ?? e}\n`);
     return fail(

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { PressureLab, parseTarget, resolveTarget, DEFAULT_MAX_FILL } from '../pressure.js';
 import { emit, parseIntOption, toJson, UsageError } from './common.js';
-import { applyLowerLimit, hazardToCliError } from './limits.js';
+import { applyLowerLimit } from './limits.js';
 
 interface Options {
   target: string;
@@ -42,12 +42,7 @@ Exit status: 0 reached and verified, 1 not reached, 2 usage error, 4 could not r
       try {
         const target = resolveTarget(spec, limit.maxMapCount);
         const t0 = performance.now();
-        let pl: PressureLab;
-        try {
-          pl = PressureLab.open(limit.maxMapCount, maxFill ? { maxFill } : {});
-        } catch (err) {
-          hazardToCliError(err);
-        }
+        const pl = PressureLab.open(limit.maxMapCount, maxFill ? { maxFill } : {});
         try {
           const r = pl.reach(target, { verify: true });
           const elapsedMs = Math.round((performance.now() - t0) * 10) / 10;

@@ -11,14 +11,11 @@ import {
   type MatrixReport,
 } from '../report/matrix.js';
 import { exitCodeOf } from '../report/report.js';
-import { AptError } from '../vm/apt.js';
 import { DEFAULT_GUEST_LIMIT, runInVm, checkVmRequirements, type VmOptions } from '../vm/guest.js';
 import { RequirementError } from '../vm/initramfs.js';
 import { fetchKernel, KernelSpecError, listKernels } from '../vm/kernels.js';
-import { GuestError } from '../vm/qemu.js';
 import {
   checkWritable,
-  CliError,
   emit,
   EXIT,
   loadRunReport,
@@ -80,15 +77,6 @@ function vmOptions(o: CommonVmOpts): VmOptions {
   };
 }
 
-/** Errors of the VM path, as the CLI reports them. */
-function vmError(err: unknown): never {
-  if (err instanceof RequirementError)
-    throw new CliError(`could not run here: ${err.message}`, EXIT.skip);
-  if (err instanceof KernelSpecError) throw new UsageError(err.message);
-  if (err instanceof AptError || err instanceof GuestError) throw new CliError(err.message);
-  throw err;
-}
-
 export function registerVm(program: Command): void {
   addVmOptions(
     program
@@ -121,20 +109,16 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
           throw new UsageError('give exactly one of --kernel PATH and --debian SPEC');
         const o = vmOptions(opts);
         if (opts.output) checkWritable(opts.output);
-        try {
-          checkVmRequirements();
-          const r = await runInVm({
-            ...o,
-            ...(opts.kernel ? { kernel: opts.kernel } : { debian: opts.debian! }),
-          });
-          o.log?.(
-            `Linux ${r.report.kernel.release}: ${(r.elapsedMs / 1000).toFixed(1)} s (${r.accel})`,
-          );
-          emit(formatReport(r.report, format), opts.output);
-          process.exitCode = exitCodeOf(r.report);
-        } catch (err) {
-          vmError(err);
-        }
+        // runInVm() checks the requirements first.
+        const r = await runInVm({
+          ...o,
+          ...(opts.kernel ? { kernel: opts.kernel } : { debian: opts.debian! }),
+        });
+        o.log?.(
+          `Linux ${r.report.kernel.release}: ${(r.elapsedMs / 1000).toFixed(1)} s (${r.accel})`,
+        );
+        emit(formatReport(r.report, format), opts.output);
+        process.exitCode = exitCodeOf(r.report);
       },
     );
 
@@ -169,11 +153,8 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
         );
       const o = vmOptions(opts);
       if (opts.output) checkWritable(opts.output);
-      try {
-        checkVmRequirements();
-      } catch (err) {
-        vmError(err);
-      }
+      // Before the first kernel: a missing tool ends the command, not one column.
+      checkVmRequirements();
       const t0 = performance.now();
       const startedAt = new Date();
       const kernels: MatrixKernel[] = [];
@@ -196,7 +177,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
             `[${i + 1}/${specs.length}] Linux ${r.report.kernel.release}: era by behaviour ${r.report.era.byBehaviour}, ${(r.elapsedMs / 1000).toFixed(1)} s`,
           );
         } catch (err) {
-          if (err instanceof RequirementError || err instanceof KernelSpecError) vmError(err);
+          if (err instanceof RequirementError || err instanceof KernelSpecError) throw err;
           const msg = (err as Error).message;
           o.log?.(`[${i + 1}/${specs.length}] ${name}: ${msg.split('\n')[0]}`);
           kernels.push({
@@ -246,17 +227,13 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
     .option('--json', 'print JSON')
     .action(async (specs: string[], opts: { mirror?: string; json?: boolean }) => {
       const out = [];
-      try {
-        for (const s of specs) {
-          out.push(
-            await fetchKernel(s, {
-              ...(opts.mirror ? { mirror: opts.mirror } : {}),
-              log: (l) => process.stderr.write(`mremap-probe: ${l}\n`),
-            }),
-          );
-        }
-      } catch (err) {
-        vmError(err);
+      for (const s of specs) {
+        out.push(
+          await fetchKernel(s, {
+            ...(opts.mirror ? { mirror: opts.mirror } : {}),
+            log: (l) => process.stderr.write(`mremap-probe: ${l}\n`),
+          }),
+        );
       }
       emit(
         opts.json
