@@ -33,10 +33,6 @@ export function resolveTarget(spec: TargetSpec, maxMapCount: number): number {
   return spec.absolute ?? maxMapCount + (spec.offset ?? 0);
 }
 
-export function offsetText(offset: number): string {
-  return offset === 0 ? 'M' : offset > 0 ? `M+${offset}` : `M${offset}`;
-}
-
 /** How far the probe fills by default: beyond this, vm.max_map_count is too large to reach. */
 export const DEFAULT_MAX_FILL = 262_144;
 

@@ -222,19 +222,10 @@ export function predictFor(
 }
 
 export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
-  if (run.status === 'skip') {
+  if (run.status !== 'observed') {
+    // skip and broken carry their reason; there is nothing to compare.
     return {
-      verdict: 'skip',
-      reason: run.reason,
-      expected: null,
-      observed: null,
-      differences: [],
-      matches: {},
-    };
-  }
-  if (run.status === 'broken') {
-    return {
-      verdict: 'broken',
+      verdict: run.status,
       reason: run.reason,
       expected: null,
       observed: null,

@@ -2,7 +2,7 @@
 // from, and that `matrix` and `compare` read back. Its JSON Schema is
 // schemas/run-report.v1.schema.json.
 import type { KernelFacts } from '../kernel.js';
-import type { EraId, Step } from '../model/types.js';
+import type { EraId } from '../model/types.js';
 import { pressureText, type Scenario } from '../scenarios/types.js';
 import {
   VERDICTS,
@@ -171,11 +171,4 @@ export function exitCodeOf(r: RunReport): number {
   if (r.summary.failed) return 1;
   if (r.summary.allSkipped) return 4;
   return 0;
-}
-
-export function traceText(trace: Step[]): string[] {
-  return trace.map(
-    (t, i) =>
-      `${String(i + 1).padStart(2)}. ${t.fn}: ${t.what}${t.errno ? ` -> ${t.errno}` : ''}${t.changed ? '  [changes mappings]' : ''}`,
-  );
 }
