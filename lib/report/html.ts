@@ -5,12 +5,22 @@ import { ERAS } from '../model/types.js';
 import type { PageRunJson, VmaJson } from '../verdict.js';
 import type { CaseReport, RunReport } from './report.js';
 
-const esc = (s: string) =>
+/** Escapes text for HTML content and attribute values. */
+export const esc = (s: string) =>
   s
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;');
+
+/** The page's style, shared with the matrix page. */
+export const REPORT_CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}
+.v{color:#fff;border-radius:3px;padding:0 5px;font-size:12px;white-space:nowrap}
+section.case{border-top:1px solid #ccc;margin-top:1em;padding-top:.5em}
+.legend span{display:inline-block;width:12px;height:12px;border:1px solid #999;margin:0 4px -2px 12px}
+code{font-size:12px}
+`;
 
 const CELL = 14;
 const ROW = 34;
@@ -155,12 +165,7 @@ export function formatHtml(r: RunReport): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mremap-probe: Linux ${esc(r.kernel.release)}</title>
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}
-.v{color:#fff;border-radius:3px;padding:0 5px;font-size:12px;white-space:nowrap}
-section.case{border-top:1px solid #ccc;margin-top:1em;padding-top:.5em}
-.legend span{display:inline-block;width:12px;height:12px;border:1px solid #999;margin:0 4px -2px 12px}
-code{font-size:12px}
+${REPORT_CSS}
 </style></head><body>
 <h1>mremap-probe on Linux ${esc(r.kernel.release)}</h1>
 <p>${esc(r.kernel.arch)}, vm.max_map_count ${r.limit.maxMapCount}${r.limit.loweredFrom !== null ? ` (lowered from ${r.limit.loweredFrom})` : ''}; mremap-probe ${esc(r.tool.version)}, ${esc(r.startedAt)}, ${r.elapsedMs} ms.</p>

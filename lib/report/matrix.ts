@@ -2,7 +2,7 @@
 // errno and what was destroyed; a header per kernel with its release, era by
 // version and by behaviour, and how long it took. And `compare` of two runs.
 import { ERAS } from '../model/types.js';
-import { formatHtml } from './html.js';
+import { esc, formatHtml, REPORT_CSS } from './html.js';
 import type { CaseReport, RunReport } from './report.js';
 
 export const MATRIX_SCHEMA = 'mremap-probe/matrix-report/v1';
@@ -105,13 +105,6 @@ export function formatMatrixTable(m: MatrixReport, markdown = false): string {
   return `${out.join('\n')}\n`;
 }
 
-const esc = (s: string) =>
-  s
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;');
-
 export function formatMatrixHtml(m: MatrixReport): string {
   const ids = caseIds(m);
   const hs = headers(m);
@@ -147,13 +140,9 @@ export function formatMatrixHtml(m: MatrixReport): string {
       return `<section id="k${i}" class="kernel">${prefixed}</section>`;
     })
     .join('\n');
-  const style =
-    /<style>([\s\S]*?)<\/style>/.exec(
-      formatHtml(m.kernels.find((k) => k.report)?.report ?? emptyReport()),
-    )?.[1] ?? '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mremap-probe matrix</title>
-<style>${style}
+<style>${REPORT_CSS}
 table.matrix td{font-size:12px;white-space:nowrap}section.kernel{border-top:3px solid #444;margin-top:2em}</style></head><body>
 <h1>mremap-probe matrix: ${m.kernels.length} kernels</h1>
 <p>mremap-probe ${esc(m.tool.version)}, ${esc(m.startedAt)}, ${(m.elapsedMs / 1000).toFixed(1)} s.</p>
@@ -161,50 +150,6 @@ ${table}
 ${sections}
 </body></html>
 `;
-}
-
-function emptyReport(): RunReport {
-  return {
-    schema: 'mremap-probe/run-report/v1',
-    tool: { name: 'mremap-probe', version: '' },
-    startedAt: '',
-    elapsedMs: 0,
-    kernel: {
-      release: '',
-      version: [0, 0, 0],
-      arch: '',
-      pageSize: 4096,
-      maxMapCount: 0,
-      gateVma: false,
-    },
-    limit: { maxMapCount: 0, loweredFrom: null },
-    era: {
-      byVersion: '7.1+',
-      byBehaviour: null,
-      tied: [],
-      agrees: false,
-      judgedBy: '7.1+',
-      scores: Object.fromEntries(
-        ERAS.map((e) => [e, { matched: 0, of: 0 }]),
-      ) as RunReport['era']['scores'],
-    },
-    cases: [],
-    summary: {
-      total: 0,
-      counts: {
-        pass: 0,
-        'fail:destroyed': 0,
-        'fail:model': 0,
-        'fail:invariant': 0,
-        skip: 0,
-        broken: 0,
-      },
-      destroyedOnError: [],
-      failed: false,
-      allSkipped: false,
-    },
-    notes: [],
-  };
 }
 
 export interface CaseDiff {
