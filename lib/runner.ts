@@ -510,11 +510,14 @@ export class CaseRunner {
     });
     const ranges: [number, number][] = [[W, W + windowPages]];
     if (low) ranges.push(low);
+    // The same spans are read before and after the call.
+    // The same spans of pages are read before and after the call.
+    const pageSpans = this.evidencePages(s, W, windowPages, newPages, low);
     const evidenceOps = (): LabOp[] => {
       const ops: LabOp[] = [];
       for (const [a, b] of ranges)
         ops.push({ op: 'query', args: [BigInt(a) * BP, BigInt(b) * BP] });
-      for (const [a, n] of this.evidencePages(s, W, windowPages, newPages, low)) {
+      for (const [a, n] of pageSpans) {
         ops.push({ op: 'check', args: [BigInt(a) * BP, n, nonce] });
       }
       return ops;
@@ -538,7 +541,6 @@ export class CaseRunner {
       }
       return { vmas: vmaViews(vmas, P), pages, method };
     };
-    const pageSpans = this.evidencePages(s, W, windowPages, newPages, low);
 
     let built = false;
     try {
