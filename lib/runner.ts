@@ -522,10 +522,7 @@ export class CaseRunner {
       }
       return ops;
     };
-    const readEvidence = (
-      res: { op: string; data: Buffer; v: bigint[] }[],
-      pagesFrom: [number, number][],
-    ) => {
+    const readEvidence = (res: { op: string; data: Buffer; v: bigint[] }[]) => {
       const vmas: VmaSnapshot[] = [];
       const pages = new Map<number, PageWord>();
       let method: 'ioctl' | 'text' = 'ioctl';
@@ -535,7 +532,7 @@ export class CaseRunner {
           vmas.push(...decodeVmas(r.data));
           if (r.v[0] === 2n) method = 'text';
         } else if (r.op === 'check') {
-          const [start] = pagesFrom[k++]!;
+          const [start] = pageSpans[k++]!;
           decodePages(r.data).forEach((p, i) => pages.set(start + i, pageWord(p)));
         }
       }
@@ -561,7 +558,7 @@ export class CaseRunner {
         return { status: 'broken', reason: 'a layout mmap did not land at its address' };
 
       const beforeRes = lab.exec(evidenceOps());
-      const before = readEvidence(beforeRes, pageSpans);
+      const before = readEvidence(beforeRes);
       pl.adjustOthers(before.vmas.length);
 
       // The model's view of the same layout must be what the lab built.
@@ -697,7 +694,7 @@ export class CaseRunner {
         ...restoreOps,
       ]);
       const ret = callRes[0]!.ret;
-      const after = readEvidence(callRes.slice(1), pageSpans);
+      const after = readEvidence(callRes.slice(1));
       pl.adjustOthers(after.vmas.length - before.vmas.length);
       const obs: Observation = {
         ret:
