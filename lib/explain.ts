@@ -1,14 +1,10 @@
 // `explain`: the model's step trace for one case in one era, with what the
 // call would destroy. Works without the lab, so on any machine.
-import {
-  destroyedBetween,
-  modelVmaViews,
-  pageWord,
-  type Destroyed,
-  type PageWord,
-} from './evidence.js';
+import { flagText } from './bits.js';
+import { beyondCommitPages } from './facts.js';
+import { destroyedBetween, modelSnapshot, type Destroyed } from './judge/evidence.js';
 import { meminfo, type KernelVersion } from './kernel.js';
-import { callOf, layoutState, predict, type PlacedCase } from './model/predict.js';
+import { layoutState, predict, type CaseStart } from './model/predict.js';
 import {
   ERA_RANGES,
   featureVersion,
@@ -17,14 +13,16 @@ import {
   type Prediction,
 } from './model/types.js';
 import { permsOf } from './model/vmas.js';
-import { resolveSizes } from './runner.js';
-import { beyondCommitPages } from './scenarios/geometry.js';
+import { place, type Placement } from './placement.js';
 import { pressureText, type Scenario } from './scenarios/types.js';
 
 export interface ExplainOptions {
-  maxMapCount: number;
+  /** The vm.max_map_count to assume (default 65530, the kernel's default). */
+  maxMapCount?: number;
   /** The kernel whose features to clamp into the era (default: the era's last release). */
   version?: KernelVersion;
+  /** Page size in bytes (default 4096). */
+  pageSize?: number;
 }
 
 /** A window where user space usually has free room; the numbers only label pages. */
@@ -34,28 +32,26 @@ const NOMINAL = { totalVm: 100_000, dataVm: 20_000, lockedVm: 0 };
 export interface Explanation {
   text: string;
   prediction: Prediction;
-  placed: PlacedCase;
+  placement: Placement;
+  start: CaseStart;
   /** What the predicted call destroys when it fails (empty on success). */
   destroyed: Destroyed[];
 }
 
-export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explanation {
+export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Explanation {
+  const M = o.maxMapCount ?? 65530;
+  const P = o.pageSize ?? 4096;
   const to = ERA_RANGES[era][1];
   const version = featureVersion(era, o.version ?? [to[0], to[1], 0]);
   // This machine's RAM + swap where /proc says, else a 16 GiB machine.
   const mi = meminfo();
   const totalPages = Math.floor(
-    ((mi.get('MemTotal') ?? 16 << 20) + (mi.get('SwapTotal') ?? 0)) / 4,
+    (((mi.get('MemTotal') ?? 16 << 20) + (mi.get('SwapTotal') ?? 0)) * 1024) / P,
   );
-  const beyondCommit = beyondCommitPages(totalPages);
-  const { windowPages, newPages } = resolveSizes(s, { beyondCommit });
+  const pc = place(s, { pageSize: P, beyondCommit: beyondCommitPages(totalPages, P) }, WINDOW);
   const locked = s.layout.filter((p) => p.mlock).reduce((n, p) => n + p.pages, 0);
-  const mapCount = s.pressure === null ? 1000 : o.maxMapCount + s.pressure;
-  const pc: PlacedCase = {
-    scenario: s,
-    window: WINDOW,
-    windowPages,
-    newPages,
+  const mapCount = s.pressure === null ? 1000 : M + s.pressure;
+  const start: CaseStart = {
     mapCount,
     totalVm: NOMINAL.totalVm,
     dataVm: NOMINAL.dataVm,
@@ -63,24 +59,24 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   };
   const drops = new Set(s.requires?.dropCaps ?? []);
   const env: ModelEnv = {
-    maxMapCount: o.maxMapCount,
+    maxMapCount: M,
     version,
-    pageSize: 4096,
-    rlimitAs: s.limits?.as ? pc.totalVm + s.limits.as.headroom : Infinity,
+    pageSize: P,
+    rlimitAs: s.limits?.as ? start.totalVm + s.limits.as.headroom : Infinity,
     rlimitData: Infinity,
-    rlimitMemlock: s.limits?.memlock ? pc.lockedVm + s.limits.memlock.headroom : 2048,
+    rlimitMemlock: s.limits?.memlock ? start.lockedVm + s.limits.memlock.headroom : 2048,
     capIpcLock: !drops.has('CAP_IPC_LOCK'),
     capSysRawio: !drops.has('CAP_SYS_RAWIO'),
     mmapMinAddr: 65536,
     overcommit: { mode: 0, totalPages, commitLimit: totalPages, committed: totalPages / 4 },
-    taskSize: 2 ** 35 - 1,
+    taskSize: 2 ** 47 / P - 1,
     window: WINDOW,
   };
-  const prediction = predict(pc, era, env);
-  const before = layoutState(pc);
-  const call = callOf(pc);
+  const prediction = predict(pc, start, era, env);
+  const before = layoutState(pc, start);
+  const call = pc.call;
   const rel = (p: number) => (p >= WINDOW ? `+${p - WINDOW}` : `${p}`);
-  const flagNames = s.call.flags.map((f) => `MREMAP_${f}`).join('|') || '0';
+  const flagNames = flagText(s.call.flags);
   const lines: string[] = [];
   lines.push(`${s.id} under the ${era} model (features of Linux ${version.join('.')})`);
   lines.push(s.summary);
@@ -96,9 +92,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   );
   lines.push(
     `at map_count ${mapCount}` +
-      (s.pressure === null
-        ? ' (no pressure)'
-        : ` (${pressureText(s.pressure)}, M = ${o.maxMapCount})`) +
+      (s.pressure === null ? ' (no pressure)' : ` (${pressureText(s.pressure)}, M = ${M})`) +
       (s.limits?.as ? `, RLIMIT_AS = total_vm + ${s.limits.as.headroom} pages` : '') +
       (s.limits?.memlock
         ? `, RLIMIT_MEMLOCK = locked_vm + ${s.limits.memlock.headroom} pages`
@@ -114,24 +108,18 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   });
   lines.push('');
   const r = prediction.ret;
-  const ranges: [number, number][] = [[WINDOW, WINDOW + windowPages]];
-  if (s.call.newAddr === 'zero') ranges.push([0, newPages]);
+  const ranges = pc.ranges;
   let lost: Destroyed[] = [];
   if (r.ok) {
     lines.push(
       `result: success, returns ${'raw' in r ? r.raw : `W${rel(r.page)}`}; map_count ${mapCount} -> ${prediction.state.mapCount}`,
     );
   } else {
-    const pages = new Set<number>();
-    for (const v of before.vmas) for (let p = v.start; p < v.end; p++) pages.add(p);
-    const view = (st: typeof before) => {
-      const m = new Map<number, PageWord>();
-      for (const p of pages) m.set(p, pageWord(st.read(p)));
-      return m;
-    };
+    const pages: number[] = [];
+    for (const v of before.vmas) for (let p = v.start; p < v.end; p++) pages.push(p);
     lost = destroyedBetween(
-      { vmas: modelVmaViews(before, ranges), pages: view(before) },
-      { vmas: modelVmaViews(prediction.state, ranges), pages: view(prediction.state) },
+      modelSnapshot(before, ranges, pages),
+      modelSnapshot(prediction.state, ranges, pages),
       (p) => before.lookup(p)?.label ?? 'free',
     );
     const changed = prediction.trace.some((t) => t.changed);
@@ -151,5 +139,5 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explana
   )) {
     lines.push(`  [${rel(v.start)}, ${rel(v.end)}) ${permsOf(v)} (${v.label})`);
   }
-  return { text: `${lines.join('\n')}\n`, prediction, placed: pc, destroyed: lost };
+  return { text: `${lines.join('\n')}\n`, prediction, placement: pc, start, destroyed: lost };
 }

@@ -5,18 +5,17 @@ export * from './kernel.js';
 export { native, nativeAvailable, AddonUnavailableError } from './native.js';
 export type { NativeAddon, NativeConstants, SyscallOutcome } from './native.js';
 export { Lab, LabDiedError, LabHazardError, describeEnd } from './lab.js';
-export type {
-  LabOp,
-  LabResult,
-  LabOptions,
-  VmaSnapshot,
-  PageState,
-  MapCountReading,
-} from './lab.js';
+export type { LabOptions, MapCountReading } from './lab.js';
+export { op } from './protocol.js';
+export type { LabOp, LabResult, VmaSnapshot, PageState } from './protocol.js';
 export { PressureLab, parseTarget, resolveTarget, DEFAULT_MAX_FILL } from './pressure.js';
 export type { PressureReading, Arena, TargetSpec } from './pressure.js';
-export { CaseRunner, machineFacts } from './runner.js';
-export type { CaseRun, Observation, MachineFacts } from './runner.js';
+export { machineFacts } from './facts.js';
+export type { MachineFacts } from './facts.js';
+export { LabPool } from './run/pool.js';
+export type { CaseRun, Observation } from './observation.js';
+export { place } from './placement.js';
+export type { Placement } from './placement.js';
 export { runProbe } from './probe.js';
 export type { RunReport, CaseReport } from './report/report.js';
 export { catalogue, findScenario, filterScenarios, FAMILIES } from './scenarios/index.js';

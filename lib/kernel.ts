@@ -56,7 +56,7 @@ export function versionString(v: readonly number[]): string {
 
 export const MAX_MAP_COUNT_PATH = '/proc/sys/vm/max_map_count';
 
-function readNumber(path: string): number | null {
+export function readNumber(path: string): number | null {
   try {
     const n = Number(readFileSync(path, 'utf8').trim());
     return Number.isFinite(n) ? n : null;

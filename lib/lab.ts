@@ -3,76 +3,21 @@
 // count is exactly what the operations sent to it made it, and when it dies
 // or hangs the Node process goes on.
 import { native, type LabEnd, type NativeLab, type SyscallOutcome } from './native.js';
+import {
+  decodePages,
+  decodeResults,
+  decodeVmas,
+  encodeBatch,
+  op,
+  protocol,
+  type LabOp,
+  type LabResult,
+  type PageState,
+  type ProcFile,
+  type VmaSnapshot,
+} from './protocol.js';
 
-/** Operation codes of native/sys/lab_proto.h. */
-export const OP = {
-  ping: 1,
-  mmap: 2,
-  munmap: 3,
-  mprotect: 4,
-  mremap: 5,
-  madvise: 6,
-  mlock: 7,
-  munlock: 8,
-  getrlimit: 9,
-  setrlimit: 10,
-  stamp: 11,
-  check: 12,
-  fillerSetup: 13,
-  fill: 14,
-  count: 15,
-  query: 16,
-  findFree: 17,
-  memfd: 18,
-  close: 19,
-  procField: 20,
-  dropCap: 21,
-  crash: 22,
-  hang: 23,
-  exit: 24,
-} as const;
-export type OpName = keyof typeof OP;
-
-const OP_BYTES = 56;
-const RESULT_BYTES = 40;
-const VMA_BYTES = 144;
-const MAX_OPS = 4096;
-const STOP_ON_ERROR = 1;
-
-export interface LabOp {
-  op: OpName;
-  args?: readonly (bigint | number)[];
-  /** A negative result ends the batch at this operation. */
-  stopOnError?: boolean;
-}
-
-export interface LabResult {
-  op: OpName;
-  /** The value, or -errno. */
-  ret: bigint;
-  v: [bigint, bigint, bigint];
-  data: Buffer;
-}
-
-/** One VMA of a region snapshot. */
-export interface VmaSnapshot {
-  start: bigint;
-  end: bigint;
-  /** As /proc/PID/maps prints them: "rw-p", "r--s". */
-  perms: string;
-  offset: bigint;
-  inode: bigint;
-  devMajor: number;
-  devMinor: number;
-  name: string;
-}
-
-export type PageState =
-  | { kind: 'unmapped' }
-  | { kind: 'zero' }
-  | { kind: 'stamp'; object: number; page: number }
-  | { kind: 'other' }
-  | { kind: 'unreadable' };
+export type { LabOp, LabResult, PageState, VmaSnapshot } from './protocol.js';
 
 /** The child died or stopped answering: how, in words, and the raw end state. */
 export class LabDiedError extends Error {
@@ -134,54 +79,6 @@ function outcomeOf(ret: bigint, syscall: string): SyscallOutcome {
   return { ok: false, code: native().errnoName(-errno), errno, syscall };
 }
 
-/** A /proc field name packed into two operation arguments. */
-export function packName(name: string): [bigint, bigint] {
-  const b = Buffer.alloc(16);
-  b.write(name, 'latin1');
-  return [b.readBigUInt64LE(0), b.readBigUInt64LE(8)];
-}
-
-function permsOf(bits: number): string {
-  return `${bits & 1 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${bits & 4 ? 'x' : '-'}${bits & 8 ? 's' : 'p'}`;
-}
-
-export function decodeVmas(data: Buffer): VmaSnapshot[] {
-  const out: VmaSnapshot[] = [];
-  for (let off = 0; off + VMA_BYTES <= data.length; off += VMA_BYTES) {
-    const nameLen = data.readUInt32LE(off + 44);
-    out.push({
-      start: data.readBigUInt64LE(off),
-      end: data.readBigUInt64LE(off + 8),
-      offset: data.readBigUInt64LE(off + 16),
-      inode: data.readBigUInt64LE(off + 24),
-      devMajor: data.readUInt32LE(off + 32),
-      devMinor: data.readUInt32LE(off + 36),
-      perms: permsOf(data.readUInt32LE(off + 40)),
-      name: data.toString('utf8', off + 48, off + 48 + Math.min(nameLen, 96)),
-    });
-  }
-  return out;
-}
-
-export function decodePages(data: Buffer): PageState[] {
-  const out: PageState[] = [];
-  for (let off = 0; off + 8 <= data.length; off += 8) {
-    const w = data.readBigUInt64LE(off);
-    const cls = Number(w >> 56n);
-    if (cls === 0) out.push({ kind: 'unmapped' });
-    else if (cls === 1) out.push({ kind: 'zero' });
-    else if (cls === 2) {
-      out.push({
-        kind: 'stamp',
-        object: Number((w >> 32n) & 0xffffn),
-        page: Number(w & 0xffffffffn),
-      });
-    } else if (cls === 4) out.push({ kind: 'unreadable' });
-    else out.push({ kind: 'other' });
-  }
-  return out;
-}
-
 export interface MapCountReading {
   /** map_count: lines of the child's /proc/self/maps, the gate VMA excluded. */
   mapCount: number;
@@ -235,51 +132,28 @@ export class Lab {
     if (!this.handle || this.ended) {
       throw new LabDiedError(this.ended ?? { status: 'closed' }, ops[0]?.op ?? 'a call');
     }
+    const max = protocol().maxOps;
     const results: LabResult[] = [];
-    for (let first = 0; first < ops.length; first += MAX_OPS) {
-      const chunk = ops.slice(first, first + MAX_OPS);
-      const buf = Buffer.alloc(chunk.length * OP_BYTES);
-      chunk.forEach((o, i) => {
-        const base = i * OP_BYTES;
-        buf.writeUInt32LE(OP[o.op], base);
-        buf.writeUInt32LE(o.stopOnError ? STOP_ON_ERROR : 0, base + 4);
-        (o.args ?? []).forEach((a, k) => {
-          const v = BigInt(a);
-          buf.writeBigUInt64LE(BigInt.asUintN(64, v), base + 8 + 8 * k);
-        });
-      });
-      const r = this.handle.call(buf, timeoutMs);
+    for (let first = 0; first < ops.length; first += max) {
+      const chunk = ops.slice(first, first + max);
+      const r = this.handle.call(encodeBatch(chunk), timeoutMs);
       if (r.status !== 'ok') {
         this.ended = r;
         open.delete(this);
         throw new LabDiedError(r, chunk.map((o) => o.op).join(', '));
       }
-      for (let i = 0; i < r.executed; i++) {
-        const base = i * RESULT_BYTES;
-        const off = r.results.readUInt32LE(base + 32);
-        const len = r.results.readUInt32LE(base + 36);
-        results.push({
-          op: chunk[i]!.op,
-          ret: r.results.readBigInt64LE(base),
-          v: [
-            r.results.readBigUInt64LE(base + 8),
-            r.results.readBigUInt64LE(base + 16),
-            r.results.readBigUInt64LE(base + 24),
-          ],
-          data: r.data.subarray(off, off + len),
-        });
-      }
+      results.push(...decodeResults(chunk, r.executed, r.results, r.data));
       if (r.executed < chunk.length) break; // stopped on an error
     }
     return results;
   }
 
-  private one(op: OpName, args: readonly (bigint | number)[] = [], timeoutMs?: number): LabResult {
-    return this.exec([{ op, args }], timeoutMs)[0]!;
+  private one(o: LabOp, timeoutMs?: number): LabResult {
+    return this.exec([o], timeoutMs)[0]!;
   }
 
   ping(): number {
-    return Number(this.one('ping').ret);
+    return Number(this.one(op.ping()).ret);
   }
 
   mmap(
@@ -290,15 +164,15 @@ export class Lab {
     fd = -1,
     offset = 0n,
   ): SyscallOutcome {
-    return outcomeOf(this.one('mmap', [addr, length, prot, flags, fd, offset]).ret, 'mmap');
+    return outcomeOf(this.one(op.mmap({ addr, length, prot, flags, fd, offset })).ret, 'mmap');
   }
 
   munmap(addr: bigint, length: bigint): SyscallOutcome {
-    return outcomeOf(this.one('munmap', [addr, length]).ret, 'munmap');
+    return outcomeOf(this.one(op.munmap({ addr, length })).ret, 'munmap');
   }
 
   mprotect(addr: bigint, length: bigint, prot: number): SyscallOutcome {
-    return outcomeOf(this.one('mprotect', [addr, length, prot]).ret, 'mprotect');
+    return outcomeOf(this.one(op.mprotect({ addr, length, prot })).ret, 'mprotect');
   }
 
   mremap(
@@ -308,29 +182,32 @@ export class Lab {
     flags: number,
     newAddr = 0n,
   ): SyscallOutcome {
-    return outcomeOf(this.one('mremap', [old, oldLength, newLength, flags, newAddr]).ret, 'mremap');
+    return outcomeOf(
+      this.one(op.mremap({ old, oldLength, newLength, flags, newAddr })).ret,
+      'mremap',
+    );
   }
 
   madvise(addr: bigint, length: bigint, advice: number): SyscallOutcome {
-    return outcomeOf(this.one('madvise', [addr, length, advice]).ret, 'madvise');
+    return outcomeOf(this.one(op.madvise({ addr, length, advice })).ret, 'madvise');
   }
 
   mlock(addr: bigint, length: bigint): SyscallOutcome {
-    return outcomeOf(this.one('mlock', [addr, length]).ret, 'mlock');
+    return outcomeOf(this.one(op.mlock({ addr, length })).ret, 'mlock');
   }
 
   munlock(addr: bigint, length: bigint): SyscallOutcome {
-    return outcomeOf(this.one('munlock', [addr, length]).ret, 'munlock');
+    return outcomeOf(this.one(op.munlock({ addr, length })).ret, 'munlock');
   }
 
   getrlimit(resource: number): { cur: bigint; max: bigint } {
-    const r = this.one('getrlimit', [resource]);
+    const r = this.one(op.getrlimit({ resource }));
     if (r.ret < 0n) throw new Error(`getrlimit(${resource}) failed in the lab: ${r.ret}`);
     return { cur: r.v[0], max: r.v[1] };
   }
 
   setrlimit(resource: number, cur: bigint, max: bigint): SyscallOutcome {
-    return outcomeOf(this.one('setrlimit', [resource, cur, max]).ret, 'setrlimit');
+    return outcomeOf(this.one(op.setrlimit({ resource, cur, max })).ret, 'setrlimit');
   }
 
   /** Writes the stamp of (object, firstPage + i) over each page i. */
@@ -341,12 +218,12 @@ export class Lab {
     firstPage: number,
     nonce: bigint,
   ): SyscallOutcome {
-    return outcomeOf(this.one('stamp', [addr, pages, object, firstPage, nonce]).ret, 'stamp');
+    return outcomeOf(this.one(op.stamp({ addr, pages, object, firstPage, nonce })).ret, 'stamp');
   }
 
   /** Reads each page back: unmapped, zero, a stamp (which), or other bytes. */
   check(addr: bigint, pages: number, nonce: bigint): PageState[] {
-    const r = this.one('check', [addr, pages, nonce]);
+    const r = this.one(op.check({ addr, pages, nonce }));
     if (r.ret < 0n)
       throw new Error(`page check failed in the lab: ${native().errnoName(-Number(r.ret))}`);
     return decodePages(r.data);
@@ -354,7 +231,7 @@ export class Lab {
 
   /** Counts the child's own /proc/self/maps, as the kernel counts map_count. */
   countMaps(): MapCountReading {
-    const r = this.one('count');
+    const r = this.one(op.count());
     if (r.ret < 0n) {
       const code = native().errnoName(-Number(r.ret));
       throw new LabHazardError('proc', `cannot read /proc/self/maps in the lab (${code})`);
@@ -368,42 +245,43 @@ export class Lab {
     end: bigint,
     options: { text?: boolean } = {},
   ): { vmas: VmaSnapshot[]; method: 'ioctl' | 'text' } {
-    const r = this.one('query', [start, end, options.text ? 1 : 0]);
+    const r = this.one(op.query({ start, end, text: options.text === true }));
     if (r.ret < 0n) {
       throw new LabHazardError(
         'proc',
         `cannot read the lab's maps (${native().errnoName(-Number(r.ret))})`,
       );
     }
-    return { vmas: decodeVmas(r.data), method: r.v[0] === 1n ? 'ioctl' : 'text' };
+    const ioctl = r.v[0] === BigInt(protocol().queryMethod.ioctl);
+    return { vmas: decodeVmas(r.data), method: ioctl ? 'ioctl' : 'text' };
   }
 
   /** A free range of the child's address space of this length (found, then released). */
   findFree(length: bigint): SyscallOutcome {
-    return outcomeOf(this.one('findFree', [length]).ret, 'mmap');
+    return outcomeOf(this.one(op.findFree({ length })).ret, 'mmap');
   }
 
   memfd(size: bigint): SyscallOutcome {
-    return outcomeOf(this.one('memfd', [size]).ret, 'memfd_create');
+    return outcomeOf(this.one(op.memfd({ size })).ret, 'memfd_create');
   }
 
   closeFd(fd: number): SyscallOutcome {
-    return outcomeOf(this.one('close', [fd]).ret, 'close');
+    return outcomeOf(this.one(op.close({ fd })).ret, 'close');
   }
 
   /** A number field of /proc/meminfo or of the child's /proc/self/status. */
-  procField(file: 'meminfo' | 'status', name: string): bigint | undefined {
-    const r = this.one('procField', [file === 'meminfo' ? 0 : 1, ...packName(name)]);
+  procField(file: ProcFile, name: string): bigint | undefined {
+    const r = this.one(op.procField({ file, name }));
     return r.ret < 0n ? undefined : r.ret;
   }
 
   dropCapability(cap: number): SyscallOutcome {
-    return outcomeOf(this.one('dropCap', [cap]).ret, 'capset');
+    return outcomeOf(this.one(op.dropCap({ cap })).ret, 'capset');
   }
 
   /** Sets up the filler area: `slots` one-page fillers, `stride` bytes apart. */
   setupFillers(base: bigint, slots: number, stride: bigint, prot: number): void {
-    const r = this.one('fillerSetup', [base, slots, stride, prot]);
+    const r = this.one(op.fillerSetup({ base, slots, stride, prot }));
     if (r.ret < 0n) throw new Error(`filler setup failed: ${native().errnoName(-Number(r.ret))}`);
   }
 
@@ -412,7 +290,7 @@ export class Lab {
    * (one round trip). Returns how many it holds and the errno that stopped it.
    */
   fill(count: number, timeoutMs?: number): { fillers: number; stoppedBy?: string } {
-    const r = this.one('fill', [count], timeoutMs);
+    const r = this.one(op.fill({ count }), timeoutMs);
     if (r.ret < 0n) throw new Error(`fill failed: ${native().errnoName(-Number(r.ret))}`);
     this.fillers = Number(r.ret);
     return r.v[0] === 0n
@@ -422,11 +300,11 @@ export class Lab {
 
   /** Self-tests: make the child crash or hang. */
   crashForTest(): void {
-    this.one('crash');
+    this.one(op.crash());
   }
 
   hangForTest(timeoutMs?: number): void {
-    this.one('hang', [], timeoutMs);
+    this.one(op.hang(), timeoutMs);
   }
 
   /** Kills and reaps the child; returns how it ended. Safe to call twice. */

@@ -44,6 +44,41 @@ export interface NativeConstants {
   RLIM_INFINITY: bigint;
 }
 
+/** The lab's wire protocol as the addon exports it (native/sys/lab_proto.h). */
+export interface NativeProtocol {
+  version: number;
+  maxOps: number;
+  opArgs: number;
+  ops: Record<string, number>;
+  opRec: { size: number; op: number; flags: number; args: number };
+  result: { size: number; ret: number; v: number; dataOff: number; dataLen: number };
+  vmaRec: {
+    size: number;
+    start: number;
+    end: number;
+    offset: number;
+    inode: number;
+    devMajor: number;
+    devMinor: number;
+    perms: number;
+    nameLen: number;
+    name: number;
+    nameBytes: number;
+  };
+  opFlags: { stopOnError: number };
+  queryFlags: { text: number };
+  queryMethod: { ioctl: number; text: number };
+  procFile: { meminfo: number; status: number };
+  pageClass: {
+    unmapped: number;
+    zero: number;
+    stamp: number;
+    other: number;
+    unreadable: number;
+    shift: number;
+  };
+}
+
 export type LabEnd =
   | { status: 'timeout' }
   | { status: 'exited'; exitCode: number }
@@ -69,6 +104,7 @@ interface Syscall<A extends unknown[]> {
 
 export interface NativeAddon {
   constants: NativeConstants;
+  protocol: NativeProtocol;
   mmap: Syscall<[addr: bigint, length: Len, prot: number, flags: number, fd: number, offset: Len]>;
   munmap: Syscall<[addr: bigint, length: Len]>;
   mremap: Syscall<

@@ -72,21 +72,28 @@ export class PressureLab {
   readonly maxMapCount: number;
   readonly arena: Arena;
   readonly environment: LabEnvironment;
-  /** VMAs of the child that are not fillers, as last counted or tracked. */
-  private others: number;
+  /**
+   * The map count is tracked as three parts: the child's own VMAs outside
+   * the fillers and the experiment regions (counted when the lab opens, and
+   * again by count()), the fillers (as fill() reports them), and the VMAs
+   * the last query of the experiment regions saw (observeRegion()). Nothing
+   * is adjusted by hand, so a case that fails halfway leaves no drift.
+   */
+  private base: number;
+  private region = 0;
 
   private constructor(
     lab: Lab,
     maxMapCount: number,
     arena: Arena,
     environment: LabEnvironment,
-    others: number,
+    base: number,
   ) {
     this.lab = lab;
     this.maxMapCount = maxMapCount;
     this.arena = arena;
     this.environment = environment;
-    this.others = others;
+    this.base = base;
   }
 
   /**
@@ -136,29 +143,33 @@ export class PressureLab {
         regionBase: base + fillerBytes + GUARD,
         regionBytes,
       };
-      const others = lab.countMaps().mapCount;
-      return new PressureLab(lab, maxMapCount, arena, environment, others);
+      return new PressureLab(lab, maxMapCount, arena, environment, lab.countMaps().mapCount);
     } catch (err) {
       lab.close();
       throw err;
     }
   }
 
-  /** The child's map count as tracked (exact as long as all changes went through here). */
+  /** The child's map count as tracked (exact as long as the regions are queried after each change). */
   get trackedCount(): number {
-    return this.others + this.lab.fillers;
+    return this.base + this.region + this.lab.fillers;
   }
 
   /** Counts the child's maps and re-bases the tracking on the count. */
   count(): number {
     const c = this.lab.countMaps().mapCount;
-    this.others = c - this.lab.fillers;
+    this.base = c - this.lab.fillers - this.region;
     return c;
   }
 
-  /** VMAs of the child besides fillers (its own, plus any region laid out). */
+  /** VMAs of the child besides fillers (its own, plus the regions' as last queried). */
   get nonFillers(): number {
-    return this.others;
+    return this.base + this.region;
+  }
+
+  /** What a query of every experiment region found: the number of VMAs there now. */
+  observeRegion(vmas: number): void {
+    this.region = vmas;
   }
 
   /** Sets the number of fillers directly (0 to drop them all). */
@@ -173,24 +184,19 @@ export class PressureLab {
     }
   }
 
-  /** Tells the tracker that the non-filler VMAs changed by `delta` (a region built or torn down). */
-  adjustOthers(delta: number): void {
-    this.others += delta;
-  }
-
   /**
    * Sets the fillers so that the map count is `target`. With verify, counts
    * the maps afterwards; otherwise trusts the tracking.
    */
   reach(target: number, options: { verify?: boolean } = {}): PressureReading {
-    const need = target - this.others;
+    const need = target - this.nonFillers;
     if (need < 0) {
       return {
         target,
         mapCount: this.trackedCount,
         verified: false,
         fillers: this.lab.fillers,
-        reason: `the child already holds ${this.others} VMAs besides fillers, more than the target ${target}`,
+        reason: `the child already holds ${this.nonFillers} VMAs besides fillers, more than the target ${target}`,
       };
     }
     if (need > this.arena.fillerSlots) {

@@ -1,13 +1,14 @@
 // The main job: run the catalogue (or part of it) on this kernel and build the report.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { machineFacts } from './facts.js';
+import { judge } from './judge/index.js';
 import { kernelFacts, type KernelFacts } from './kernel.js';
 import { eraOfVersion, type EraId } from './model/types.js';
 import { packageRoot } from './native.js';
 import { buildReport, type RunReport } from './report/report.js';
-import { CaseRunner, machineFacts } from './runner.js';
+import { LabPool, watchLimit } from './run/pool.js';
 import type { Scenario } from './scenarios/types.js';
-import { judge } from './verdict.js';
 
 export function packageVersion(): string {
   try {
@@ -32,7 +33,7 @@ export interface ProbeOptions {
   onCase?: (done: number, total: number, s: Scenario) => void;
 }
 
-export function runProbe(o: ProbeOptions): RunReport {
+export async function runProbe(o: ProbeOptions): Promise<RunReport> {
   const startedAt = new Date();
   const t0 = performance.now();
   const read = o.kernel ?? kernelFacts();
@@ -42,16 +43,17 @@ export function runProbe(o: ProbeOptions): RunReport {
   const facts = machineFacts(kernel, maxMapCount);
   const byVersion = eraOfVersion(kernel.version);
   const judgedBy = o.era ?? byVersion;
-  const runner = new CaseRunner({
+  const pool = new LabPool({
     facts,
     ...(o.maxFill ? { maxFill: o.maxFill } : {}),
     ...(o.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
+    limitChanged: watchLimit(maxMapCount),
   });
   const notes: string[] = [];
   let runs;
   try {
-    runs = runner.runAll(o.scenarios, o.onCase);
-    const off = runner.verifyTracking();
+    runs = await pool.runAll(o.scenarios, o.onCase);
+    const off = pool.verifyTracking();
     if (off) {
       notes.push(`map counts could not be vouched for: ${off}`);
       runs = runs.map((r) =>
@@ -59,7 +61,7 @@ export function runProbe(o: ProbeOptions): RunReport {
       );
     }
   } finally {
-    runner.close();
+    pool.close();
   }
   const verdicts = runs.map((r) => judge(r, { facts, era: judgedBy }));
   return buildReport({

@@ -4,15 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { explainCase } from './explain.js';
-import { cycleDriftPages } from './verdict.js';
+import { PROT_BITS, flagBits, flagText } from './bits.js';
+import { cycleDriftPages } from './judge/accounting.js';
 import { ERAS, type EraId } from './model/types.js';
 import { packageRoot } from './native.js';
 import type { RunReport } from './report/report.js';
 import type { Scenario } from './scenarios/types.js';
 
-const PROT = { rw: 3, r: 1, none: 0 } as const;
 const BACKING = { anon: 'BACK_ANON', shmem: 'BACK_SHMEM', memfd: 'BACK_MEMFD' } as const;
-const FLAG = { MAYMOVE: 1, FIXED: 2, DONTUNMAP: 4 } as const;
 
 function cString(s: string): string {
   return JSON.stringify(s).replaceAll('\\u', '\\x').replaceAll('*/', '*\\/');
@@ -31,7 +30,7 @@ export function modelOutcomes(
     const x = explainCase(s, era, { maxMapCount });
     const r = x.prediction.ret;
     if (s.invariant === 'accounting') {
-      const d = cycleDriftPages(x.prediction, x.placed);
+      const d = cycleDriftPages(x.prediction, x.placement);
       return {
         era,
         broken: d !== 0,
@@ -128,9 +127,9 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
   ];
   const pieces = s.layout.map(
     (p) =>
-      `  {${cString(p.label)}, ${p.page}, ${p.pages}, ${PROT[p.prot]}, ${BACKING[p.backing]}, ${p.objectPages ?? p.pages}, ${p.mlock ? 1 : 0}},`,
+      `  {${cString(p.label)}, ${p.page}, ${p.pages}, ${PROT_BITS[p.prot]}, ${BACKING[p.backing]}, ${p.objectPages ?? p.pages}, ${p.mlock ? 1 : 0}},`,
   );
-  const flags = c.flags.reduce((f, n) => f | FLAG[n], 0);
+  const flags = flagBits(c.flags);
   const beyond = c.newPages === 'beyond-commit';
   const data = [
     '/* ---- The case, generated from the scenario data. Pages count from the window start. ---- */',
@@ -166,7 +165,7 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     `  .old_pages = ${c.oldPages},`,
     `  .new_pages = ${beyond ? 0 : c.newPages},`,
     `  .beyond_commit = ${beyond ? 1 : 0},`,
-    `  .flags = ${flags}, /* ${c.flags.map((f) => `MREMAP_${f}`).join('|') || '0'} */`,
+    `  .flags = ${flags}, /* ${flagText(c.flags)} */`,
     `  .new_addr = ${typeof c.newAddr === 'number' ? c.newAddr : 0},`,
     `  .has_new_addr = ${c.newAddr === undefined ? 0 : 1},`,
     `  .new_addr_zero = ${c.newAddr === 'zero' ? 1 : 0},`,
@@ -185,6 +184,8 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     '};',
     '',
   ];
+  // The stamp code the lab child uses, then the runtime shared by every case.
+  const stamp = readFileSync(join(packageRoot, 'native', 'sys', 'stamp.h'), 'utf8');
   const runtime = readFileSync(join(packageRoot, 'native', 'repro', 'runtime.c'), 'utf8');
-  return ['#define _GNU_SOURCE', ...header, ...data, runtime].join('\n');
+  return ['#define _GNU_SOURCE', ...header, ...data, stamp, runtime].join('\n');
 }

@@ -22,14 +22,24 @@ export function isSystemCallError(err: unknown): err is SystemCallError {
   );
 }
 
-// Flag values are the same on every Linux architecture.
-export const MREMAP_MAYMOVE = 1;
-export const MREMAP_FIXED = 2;
-export const MREMAP_DONTUNMAP = 4;
-export const PROT_NONE = 0;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
+import {
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from './bits.js';
+
+export {
+  MREMAP_MAYMOVE,
+  MREMAP_FIXED,
+  MREMAP_DONTUNMAP,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  PROT_EXEC,
+} from './bits.js';
 
 const MAX_U64 = (1n << 64n) - 1n;
 

@@ -58,7 +58,7 @@ export function registerRepro(program: Command): void {
 Build it with: cc -O2 -Wall -static -o repro repro.c
 The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.`,
     )
-    .action((id: string, opts: Options) => {
+    .action(async (id: string, opts: Options) => {
       const s = requireScenario(id);
       if (opts.output) checkWritable(opts.output);
       const reports = loadReports(opts.report);
@@ -67,7 +67,7 @@ The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 wh
       // Run it here too, unless it would leave a global effect behind.
       if (opts.run && nativeAvailable() && !s.requires?.globalEffects) {
         try {
-          const r = runProbe({ scenarios: [s] });
+          const r = await runProbe({ scenarios: [s] });
           seen.push(...sightings(s.id, [r]));
           const c = r.cases[0]!;
           if (!c.verdict.startsWith('fail') && c.verdict !== 'skip')

@@ -108,7 +108,7 @@ skip (with the reason); broken (the harness could not run the case).
 Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
 Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mid/shrink@M-5.`,
     )
-    .action((opts: Options) => {
+    .action(async (opts: Options) => {
       const format = parseFormat(opts.format);
       if (opts.era !== undefined && !isEra(opts.era)) {
         throw new UsageError(
@@ -133,7 +133,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
       const limit = applyLowerLimit(opts.lowerLimit);
       try {
         const bar = opts.progress ? progressBar('running') : undefined;
-        const report = runProbe({
+        const report = await runProbe({
           scenarios,
           ...(opts.era && isEra(opts.era) ? { era: opts.era } : {}),
           maxMapCount: limit.maxMapCount,

@@ -1,95 +1,77 @@
-// From a scenario to a prediction: lay the scenario's region out in the model,
-// stamp it as the lab does, and run the era's mremap path over it.
-import type { Scenario } from '../scenarios/types.js';
+// From a placed case to a prediction: replay the layout steps the lab makes
+// (map, stamp, protect, lock) in the model, then run the era's mremap path
+// over the result.
+import type { Placement } from '../placement.js';
 import { ERA_MODELS } from './eras/index.js';
-import {
-  MREMAP_DONTUNMAP,
-  MREMAP_FIXED,
-  MREMAP_MAYMOVE,
-  type EraId,
-  type ModelEnv,
-  type MremapCall,
-  type Prediction,
-} from './types.js';
-import { VmaSet, type ModelVma } from './vmas.js';
+import type { EraId, ModelEnv, Prediction } from './types.js';
+import { VmaSet } from './vmas.js';
 
-/** A scenario with the machine-dependent sizes resolved and the window placed. */
-export interface PlacedCase {
-  scenario: Scenario;
-  /** Page number of the window's first page. */
-  window: number;
-  windowPages: number;
-  newPages: number;
-  /** mm->map_count when mremap() is entered. */
+/** mm's counters when mremap() is entered, the laid-out region included. */
+export interface CaseStart {
   mapCount: number;
-  /** total_vm, data_vm and locked_vm (pages) at the call, region included. */
+  /** total_vm, data_vm and locked_vm, in pages. */
   totalVm: number;
   dataVm: number;
   lockedVm: number;
 }
 
-export const FLAG_BITS = {
-  MAYMOVE: MREMAP_MAYMOVE,
-  FIXED: MREMAP_FIXED,
-  DONTUNMAP: MREMAP_DONTUNMAP,
-} as const;
-
-export function callOf(pc: PlacedCase): MremapCall {
-  const c = pc.scenario.call;
-  return {
-    old: pc.window + c.old,
-    oldLen: c.oldPages,
-    newLen: pc.newPages,
-    flags: c.flags.reduce((f, n) => f | FLAG_BITS[n], 0),
-    newAddr: c.newAddr === undefined ? 0 : c.newAddr === 'zero' ? 0 : pc.window + c.newAddr,
-  };
-}
-
-/** Piece i carries stamps of object i + 1, page by page. */
-export function objectOf(pieceIndex: number): number {
-  return pieceIndex + 1;
-}
-
 /** The region as laid out and stamped, before the call: what the lab should show. */
-export function layoutState(pc: PlacedCase): VmaSet {
-  const layout = pc.scenario.layout;
-  const pagesOf = (p: (typeof layout)[number]) => p.pages;
-  const total = layout.reduce((n, p) => n + pagesOf(p), 0);
-  const data = layout
-    .filter((p) => p.backing === 'anon')
-    .reduce((n, p) => n + (p.prot === 'rw' ? p.pages : 0), 0);
-  const locked = layout.filter((p) => p.mlock).reduce((n, p) => n + p.pages, 0);
-  // The set starts without the region; mapping the pieces brings it to the counts at the call.
-  const s = new VmaSet(
-    pc.mapCount - layout.length,
-    pc.totalVm - total,
-    pc.dataVm - data,
-    pc.lockedVm - locked,
-  );
-  layout.forEach((p, i) => {
-    const object = objectOf(i);
-    const shared = p.backing !== 'anon';
-    if (shared) s.addObject(object, p.backing === 'memfd' ? (p.objectPages ?? p.pages) : p.pages);
-    const v: Omit<ModelVma, 'anon'> = {
-      start: pc.window + p.page,
-      end: pc.window + p.page + p.pages,
-      read: p.prot !== 'none',
-      write: p.prot === 'rw',
-      exec: false,
-      shared,
-      backing: p.backing === 'anon' ? { kind: 'anon' } : { kind: p.backing, object },
-      pgoff: p.backing === 'anon' ? pc.window + p.page : 0,
-      locked: p.mlock === true,
-      // Private mappings made writable are charged (VM_ACCOUNT), and keep it after mprotect.
-      account: !shared,
-      label: p.label,
-    };
-    s.map(v);
-    for (let k = 0; k < p.pages; k++) s.write(v.start + k, { kind: 'stamp', object, page: k });
-  });
+export function layoutState(p: Placement, start: CaseStart): VmaSet {
+  const s = new VmaSet(0, 0, 0, 0);
+  for (const step of p.layout) {
+    const piece = p.pieces[step.piece]!.piece;
+    switch (step.kind) {
+      case 'memfd':
+        s.addObject(p.pieces[step.piece]!.object, step.pages);
+        break;
+      case 'mmap': {
+        const shared = step.backing !== 'anon';
+        const object = p.pieces[step.piece]!.object;
+        if (step.backing === 'shmem') s.addObject(object, step.pages);
+        s.map({
+          start: step.start,
+          end: step.start + step.pages,
+          read: true,
+          write: true,
+          exec: false,
+          shared,
+          backing: step.backing === 'anon' ? { kind: 'anon' } : { kind: step.backing, object },
+          // An anonymous VMA's pgoff is its address in pages; a file's starts at offset 0.
+          pgoff: step.backing === 'anon' ? step.start : 0,
+          locked: false,
+          // Private writable mappings are charged (VM_ACCOUNT), and keep it after mprotect.
+          account: !shared,
+          label: piece.label,
+        });
+        break;
+      }
+      case 'stamp':
+        for (let k = 0; k < step.pages; k++) {
+          s.write(step.start + k, { kind: 'stamp', object: step.object, page: k });
+        }
+        break;
+      case 'mprotect':
+        s.protect(step.start, step.start + step.pages, step.prot !== 0, (step.prot & 2) !== 0);
+        break;
+      case 'mlock':
+        s.lock(step.start, step.start + step.pages);
+        break;
+    }
+  }
+  // Labels name the piece each VMA starts in: merges at mmap time and splits
+  // by mprotect would otherwise leave one piece's label on another.
+  for (const v of s.vmas) {
+    v.label = p.pieces.find((x) => x.start <= v.start && v.start < x.end)?.piece.label ?? v.label;
+  }
+  // The counters as the kernel had them at the call; the region's own
+  // Committed_AS charge stays relative (what the case added).
+  s.mapCount = start.mapCount;
+  s.totalVm = start.totalVm;
+  s.dataVm = start.dataVm;
+  s.lockedVm = start.lockedVm;
   return s;
 }
 
-export function predict(pc: PlacedCase, era: EraId, env: ModelEnv): Prediction {
-  return ERA_MODELS[era](layoutState(pc), callOf(pc), env);
+export function predict(p: Placement, start: CaseStart, era: EraId, env: ModelEnv): Prediction {
+  return ERA_MODELS[era](layoutState(p, start), p.call, env);
 }

@@ -1,18 +1,12 @@
 // The pieces of the kernel's mremap path that the eras share, each named after
 // the kernel code it mirrors. An era file strings them together in its own
-// order (lib/model/eras/). A step either passes (and may change the model's
-// VMAs) or ends the call with an errno, recorded in the trace.
-import {
-  MREMAP_DONTUNMAP,
-  MREMAP_FIXED,
-  MREMAP_MAYMOVE,
-  atLeast,
-  type ModelEnv,
-  type ModelReturn,
-  type MremapCall,
-  type Prediction,
-  type Step,
-} from './types.js';
+// order and hands each step the policy of its release (lib/model/eras/); no
+// step looks at the kernel version itself. A step either passes (and may
+// change the model's VMAs) or ends the call with an errno, recorded in the
+// trace. The call is never changed: a step that shortens it returns a new one.
+import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../bits.js';
+import type { MapCountRule } from './rules.js';
+import type { ModelEnv, ModelReturn, MremapCall, Prediction, Step } from './types.js';
 import { VmaSet, type ModelVma } from './vmas.js';
 
 /** Thrown inside a run to end the call with an errno (or a non-error return). */
@@ -20,26 +14,38 @@ export class End {
   constructor(readonly ret: ModelReturn) {}
 }
 
-export type MapCountRule =
-  /** move_vma() up to 7.0: fail when map_count >= M - 3. */
-  | 'ge-M-3'
-  /** 7.1+: check_map_count_against_split(): fail when map_count + 2 > M. */
-  | 'plus2-gt-M';
+/** Which VMAs MREMAP_DONTUNMAP accepts (vma_to_resize() and successors). */
+export type DontunmapRule =
+  /** 5.7-5.12: private anonymous VMAs only. */
+  | 'private-anon'
+  /** 5.13+: anything but VM_DONTEXPAND/VM_PFNMAP. */
+  | 'not-special'
+  /** Where the flag is unknown or the check does not apply. */
+  | 'none';
+
+/** Where the VM_ACCOUNT charge of a growing or DONTUNMAP move is made. */
+export interface ChargePolicy {
+  /**
+   * - 'resize': vma_to_resize() charges new_len - old_len (to 5.14); move_vma() charges nothing,
+   * - 'move-delta': move_vma() charges new_len - old_len, old_len as (b) left it (5.15-6.14),
+   * - 'vrm-delta': vrm_calc_charge() charges vrm->delta, computed before (b) (6.15+).
+   */
+  where: 'resize' | 'move-delta' | 'vrm-delta';
+  /** With 'resize': how move_vma() accounts the new VMA of a DONTUNMAP move: unchecked (5.7-5.10) or checked (5.11+). */
+  dontunmap?: 'unchecked' | 'checked';
+}
 
 export class Run {
   readonly state: VmaSet;
   readonly trace: Step[] = [];
   readonly env: ModelEnv;
-  /** The call as it stands: (b) shortens oldLen. */
-  call: MremapCall;
-  /** |old_len - new_len| as the call was made (vrm->delta from 6.15 on). */
-  readonly originalDelta: number;
+  /** The call as user space made it. */
+  readonly call: Readonly<MremapCall>;
 
   constructor(state: VmaSet, call: MremapCall, env: ModelEnv) {
     this.state = state.clone();
     this.call = { ...call };
     this.env = env;
-    this.originalDelta = Math.abs(call.oldLen - call.newLen);
   }
 
   get M(): number {
@@ -70,10 +76,6 @@ export class Run {
     throw new End({ ok: false, errno });
   }
 
-  finish(ret: ModelReturn): Prediction {
-    return { ret, state: this.state, trace: this.trace };
-  }
-
   /** Runs an era's body, turning End into the prediction. */
   static predict(
     state: VmaSet,
@@ -82,26 +84,27 @@ export class Run {
     body: (r: Run) => ModelReturn,
   ): Prediction {
     const r = new Run(state, call, env);
+    let ret: ModelReturn;
     try {
-      return r.finish(body(r));
+      ret = body(r);
     } catch (e) {
-      if (e instanceof End) return r.finish(e.ret);
-      throw e;
+      if (!(e instanceof End)) throw e;
+      ret = e.ret;
     }
+    return { ret, state: r.state, trace: r.trace };
   }
 
   // --- checks before anything is locked or touched -----------------------
 
   /** SYSCALL_DEFINE5(mremap) up to 6.14: flags, lengths and the old address. */
-  entryChecks(fn = 'SYSCALL_DEFINE5(mremap)'): void {
+  entryChecks(fn: string, o: { dontunmapKnown: boolean }): void {
     const c = this.call;
-    const dontunmapKnown = atLeast(this.env.version, 5, 7);
-    const known = MREMAP_MAYMOVE | MREMAP_FIXED | (dontunmapKnown ? MREMAP_DONTUNMAP : 0);
+    const known = MREMAP_MAYMOVE | MREMAP_FIXED | (o.dontunmapKnown ? MREMAP_DONTUNMAP : 0);
     if (c.flags & ~known) {
       this.fail(
         fn,
         'EINVAL',
-        `flags 0x${c.flags.toString(16)} has bits this kernel does not know${dontunmapKnown ? '' : ' (MREMAP_DONTUNMAP came in 5.7)'}`,
+        `flags 0x${c.flags.toString(16)} has bits this kernel does not know${o.dontunmapKnown ? '' : ' (MREMAP_DONTUNMAP came in 5.7)'}`,
       );
     }
     if (this.fixed && !this.maymove) this.fail(fn, 'EINVAL', 'MREMAP_FIXED without MREMAP_MAYMOVE');
@@ -113,31 +116,31 @@ export class Run {
   }
 
   /** check_mremap_params() (6.15+); the early map-count check is a separate step. */
-  checkMremapParams(opts: { taskSizeAndOverlap: boolean }): void {
+  checkMremapParams(o: { taskSizeAndOverlap: boolean }): void {
     const fn = 'check_mremap_params()';
     const c = this.call;
     if (c.flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
       this.fail(fn, 'EINVAL', 'unknown flags');
     if (c.newLen === 0) this.fail(fn, 'EINVAL', 'new_len is 0');
-    if (opts.taskSizeAndOverlap && c.newLen > this.env.taskSize)
+    if (o.taskSizeAndOverlap && c.newLen > this.env.taskSize)
       this.fail(fn, 'EINVAL', 'new_len > TASK_SIZE');
     if (!this.fixed && !this.dontunmap) {
       this.note(fn, 'no MREMAP_FIXED or MREMAP_DONTUNMAP: no new address to check');
       return;
     }
-    if (opts.taskSizeAndOverlap && c.newAddr > this.env.taskSize - c.newLen) {
+    if (o.taskSizeAndOverlap && c.newAddr > this.env.taskSize - c.newLen) {
       this.fail(fn, 'EINVAL', 'new_addr + new_len > TASK_SIZE');
     }
     if (!this.maymove)
       this.fail(fn, 'EINVAL', 'MREMAP_FIXED/MREMAP_DONTUNMAP without MREMAP_MAYMOVE');
     if (this.dontunmap && c.oldLen !== c.newLen)
       this.fail(fn, 'EINVAL', 'MREMAP_DONTUNMAP with old_len != new_len');
-    if (opts.taskSizeAndOverlap) this.overlap(fn);
+    if (o.taskSizeAndOverlap) this.overlap(fn);
     this.note(fn, 'parameters are valid');
   }
 
   /** new_addr alignment and TASK_SIZE (mremap_to() up to 6.16). */
-  newAddrChecks(fn = 'mremap_to()'): void {
+  newAddrChecks(fn: string): void {
     const c = this.call;
     if (c.newLen > this.env.taskSize || c.newAddr > this.env.taskSize - c.newLen) {
       this.fail(fn, 'EINVAL', 'new range beyond TASK_SIZE');
@@ -145,7 +148,7 @@ export class Run {
   }
 
   /** The old and new ranges overlap. */
-  overlap(fn = 'mremap_to()'): void {
+  overlap(fn: string): void {
     const c = this.call;
     if (c.old + c.oldLen > c.newAddr && c.newAddr + c.newLen > c.old) {
       this.fail(
@@ -157,39 +160,21 @@ export class Run {
     this.note(fn, 'old and new ranges do not overlap');
   }
 
-  /**
-   * The early map-count check: "(map_count + 2) >= max - 3" (5.1 to 7.0,
-   * fails at c >= M-5) or, from 7.1, "map_count + 4 > max" (c >= M-3).
-   */
-  earlyMapCount(fn: string, rule: 'ea2c3f6f' | '7.1', where: string): void {
+  /** A map-count check before anything is unmapped (the era says which rule, and where it sits). */
+  mapCountCheck(fn: string, rule: MapCountRule, where: string): void {
     const c = this.state.mapCount;
-    const M = this.M;
-    if (rule === 'ea2c3f6f') {
-      if (c + 2 >= M - 3) {
-        this.fail(
-          fn,
-          'ENOMEM',
-          `early map-count check ${where}: (map_count ${c} + 2) >= max_map_count ${M} - 3`,
-        );
-      }
-      this.note(fn, `early map-count check ${where}: (map_count ${c} + 2) < ${M} - 3, passes`);
-    } else {
-      if (c + 4 > M) {
-        this.fail(
-          fn,
-          'ENOMEM',
-          `map-count check under the lock, for every call: map_count ${c} + 4 > max_map_count ${M}`,
-        );
-      }
-      this.note(fn, `map-count check under the lock: map_count ${c} + 4 <= ${M}, passes`);
-    }
+    if (rule.fails(c, this.M)) this.fail(fn, 'ENOMEM', rule.failText(c, this.M, where));
+    this.note(fn, rule.passText(c, this.M, where));
   }
 
-  /** vma_lookup(addr): the old VMA, or EFAULT. `positive` models 5.16's "ret = EFAULT" bug (returns +14). */
-  lookupOld(fn: string, where: string, opts: { positive?: boolean } = {}): ModelVma {
-    const v = this.state.lookup(this.call.old);
+  /**
+   * vma_lookup(addr): the VMA at the call's old address, or EFAULT.
+   * `positive` is 5.16's "ret = EFAULT" without the minus: the call returns +14.
+   */
+  lookupOld(fn: string, call: MremapCall, where: string, o: { positive?: boolean } = {}): ModelVma {
+    const v = this.state.lookup(call.old);
     if (!v) {
-      if (opts.positive) {
+      if (o.positive) {
         this.trace.push({
           fn,
           what: `no VMA at the old address ${where}: "ret = EFAULT" without the minus, so the call returns 14 as if it were an address`,
@@ -205,13 +190,13 @@ export class Run {
   // --- the unmaps ----------------------------------------------------------
 
   /** (a): do_munmap(new_addr, new_len). */
-  unmapDestination(fn = 'mremap_to()'): void {
-    const c = this.call;
-    const before = this.state.within(c.newAddr, c.newAddr + c.newLen).length;
-    const r = this.state.munmap(c.newAddr, c.newAddr + c.newLen, this.M);
-    if (!r.ok) this.fail(`${fn}: (a) do_munmap(new_addr, new_len)`, r.errno!, r.detail);
+  unmapDestination(fn: string, call: MremapCall): void {
+    const at = `${fn}: (a) do_munmap(new_addr, new_len)`;
+    const before = this.state.within(call.newAddr, call.newAddr + call.newLen).length;
+    const r = this.state.munmap(call.newAddr, call.newAddr + call.newLen, this.M);
+    if (!r.ok) this.fail(at, r.errno!, r.detail);
     this.note(
-      `${fn}: (a) do_munmap(new_addr, new_len)`,
+      at,
       before
         ? `destination unmapped: ${r.detail}; map_count now ${this.state.mapCount}`
         : `destination was free: ${r.detail}`,
@@ -219,63 +204,59 @@ export class Run {
     );
   }
 
-  /** (b): shrinking: do_munmap(addr + new_len, old_len - new_len), then old_len = new_len. */
-  unmapTail(fn = 'mremap_to()'): void {
-    const c = this.call;
-    if (c.oldLen <= c.newLen) return;
-    const start = c.old + c.newLen;
-    const end = c.old + c.oldLen;
+  /** (b): shrinking: do_munmap(addr + new_len, old_len - new_len); returns the call with old_len = new_len. */
+  unmapTail(fn: string, call: MremapCall): MremapCall {
+    if (call.oldLen <= call.newLen) return call;
+    const at = `${fn}: (b) do_munmap(addr + new_len, old_len - new_len)`;
+    const start = call.old + call.newLen;
+    const end = call.old + call.oldLen;
     const before = this.state.within(start, end).length;
     const r = this.state.munmap(start, end, this.M);
-    if (!r.ok)
-      this.fail(`${fn}: (b) do_munmap(addr + new_len, old_len - new_len)`, r.errno!, r.detail);
+    if (!r.ok) this.fail(at, r.errno!, r.detail);
     this.note(
-      `${fn}: (b) do_munmap(addr + new_len, old_len - new_len)`,
+      at,
       `old tail unmapped: ${r.detail}; map_count now ${this.state.mapCount}`,
       before > 0,
     );
-    this.call.oldLen = c.newLen;
+    return { ...call, oldLen: call.newLen };
   }
 
   // --- the validity checks of vma_to_resize() / resize_is_valid() / check_prep_vma()
 
   /**
    * The body shared by vma_to_resize() (to 6.12), resize_is_valid() (6.13-6.16)
-   * and check_prep_vma() (6.17+). `dontunmapRule` is the VMA-type test of the
-   * release; `charge` adds the VM_ACCOUNT charge where vma_to_resize() made it (to 5.14).
+   * and check_prep_vma() (6.17+): the old range inside its VMA, the VMA type
+   * for MREMAP_DONTUNMAP, and for a grow RLIMIT_MEMLOCK, RLIMIT_AS/DATA and,
+   * where the release charges here, the VM_ACCOUNT charge.
    */
   resizeChecks(
     fn: string,
     vma: ModelVma,
-    opts: {
-      dontunmapRule: 'private-anon' | 'not-special' | 'none';
-      charge?: boolean;
-      crossingLen?: number;
-    },
+    call: MremapCall,
+    o: { dontunmap: DontunmapRule; charge?: boolean; crossingLen?: number },
   ): void {
-    const c = this.call;
-    if (c.oldLen === 0 && !vma.shared) this.fail(fn, 'EINVAL', 'old_len 0 on a private mapping');
+    if (call.oldLen === 0 && !vma.shared) this.fail(fn, 'EINVAL', 'old_len 0 on a private mapping');
     if (
       this.dontunmap &&
-      opts.dontunmapRule === 'private-anon' &&
+      o.dontunmap === 'private-anon' &&
       (vma.backing.kind !== 'anon' || vma.shared)
     ) {
       this.fail(fn, 'EINVAL', 'MREMAP_DONTUNMAP on a VMA that is not private anonymous (5.7-5.12)');
     }
     // VM_DONTEXPAND/VM_PFNMAP never occur in the probe's layouts.
-    const len = opts.crossingLen ?? c.oldLen;
-    if (len > vma.end - c.old) {
+    const len = o.crossingLen ?? call.oldLen;
+    if (len > vma.end - call.old) {
       this.fail(
         fn,
         'EFAULT',
-        `the old range (${len} pages) runs past the end of its VMA (${vma.end - c.old} pages left): "can't remap across vm area boundaries"`,
+        `the old range (${len} pages) runs past the end of its VMA (${vma.end - call.old} pages left): "can't remap across vm area boundaries"`,
       );
     }
-    if (c.newLen <= c.oldLen) {
+    if (call.newLen <= call.oldLen) {
       this.note(fn, 'the old range lies inside one VMA; not growing, no limits to check');
       return;
     }
-    const delta = c.newLen - c.oldLen;
+    const delta = call.newLen - call.oldLen;
     if (
       vma.locked &&
       !this.env.capIpcLock &&
@@ -288,7 +269,7 @@ export class Run {
       );
     }
     this.mayExpand(fn, vma, delta);
-    if (opts.charge) this.charge(fn, vma, delta);
+    if (o.charge) this.charge(fn, vma, delta);
     this.note(fn, `growing by ${delta} pages is within the limits`);
   }
 
@@ -312,12 +293,12 @@ export class Run {
   }
 
   /** MREMAP_DONTUNMAP: may_expand_vm(old_len), the old VMA staying mapped. */
-  dontunmapMayExpand(fn = 'mremap_to()'): void {
+  dontunmapMayExpand(fn: string, call: MremapCall): void {
     if (!this.dontunmap) return;
-    const vma = this.state.lookup(this.call.old);
+    const vma = this.state.lookup(call.old);
     if (!vma) return;
-    this.mayExpand(fn, vma, this.call.oldLen);
-    this.note(fn, `MREMAP_DONTUNMAP: may_expand_vm(old_len ${this.call.oldLen} pages) passes`);
+    this.mayExpand(fn, vma, call.oldLen);
+    this.note(fn, `MREMAP_DONTUNMAP: may_expand_vm(old_len ${call.oldLen} pages) passes`);
   }
 
   /** security_vm_enough_memory_mm(): the VM_ACCOUNT charge, by overcommit mode. */
@@ -343,8 +324,8 @@ export class Run {
   }
 
   /** get_unmapped_area(MAP_FIXED) and security_mmap_addr(): EPERM below mmap_min_addr without CAP_SYS_RAWIO. */
-  getUnmappedArea(fn = 'mremap_to()'): void {
-    const addrBytes = this.call.newAddr * this.env.pageSize;
+  getUnmappedArea(fn: string, call: MremapCall): void {
+    const addrBytes = call.newAddr * this.env.pageSize;
     if (addrBytes < this.env.mmapMinAddr && !this.env.capSysRawio) {
       this.fail(
         `${fn}: get_unmapped_area() -> security_mmap_addr()`,
@@ -358,87 +339,86 @@ export class Run {
   // --- the move ------------------------------------------------------------
 
   /**
-   * move_vma(): its own map-count check, the VM_ACCOUNT charge where the era
-   * makes it here, copy_vma() and the page-table move, then the old range is
-   * unmapped (or, with MREMAP_DONTUNMAP, kept mapped and emptied).
+   * move_vma(): its own map-count check, the VM_ACCOUNT charge where the
+   * release makes it here, copy_vma() and the page-table move, then the old
+   * range is unmapped (or, with MREMAP_DONTUNMAP, kept mapped and emptied).
+   * `call` is the call as (b) left it.
    */
   moveVma(
     fn: string,
-    rule: MapCountRule,
-    opts: { charge: boolean; chargeOriginalDelta?: boolean },
+    call: MremapCall,
+    o: { mapCount: MapCountRule; charge: ChargePolicy },
   ): number {
-    const c = this.call;
     const s = this.state;
-    if (rule === 'ge-M-3' && s.mapCount >= this.M - 3) {
-      this.fail(fn, 'ENOMEM', `map_count ${s.mapCount} >= max_map_count ${this.M} - 3`);
+    if (o.mapCount.fails(s.mapCount, this.M)) {
+      this.fail(fn, 'ENOMEM', o.mapCount.failText(s.mapCount, this.M, ''));
     }
-    if (rule === 'plus2-gt-M' && s.mapCount + 2 > this.M) {
-      this.fail(
-        fn,
-        'ENOMEM',
-        `check_map_count_against_split(): map_count ${s.mapCount} + 2 > max_map_count ${this.M}`,
-      );
-    }
-    this.note(fn, `map_count ${s.mapCount} leaves room for the move`);
-    const vma = s.lookup(c.old)!;
-    if (opts.charge) {
-      // Up to 6.14 the charge is new_len - old_len with old_len already cut
-      // by (b); vrm_calc_charge() (6.15+) charges vrm->delta, set before (b).
-      const pages = this.dontunmap
-        ? c.newLen
-        : opts.chargeOriginalDelta
-          ? this.originalDelta
-          : c.newLen - c.oldLen;
-      const what =
-        opts.chargeOriginalDelta && !this.dontunmap && c.newLen - c.oldLen !== this.originalDelta
-          ? ` (vrm->delta ${this.originalDelta}, computed before (b) cut old_len)`
-          : '';
-      if (what) this.note(fn, `charges ${pages} pages${what}`);
-      this.charge(fn, vma, pages);
-    } else if (this.dontunmap && vma.account) {
-      if (atLeast(this.env.version, 5, 11)) {
-        // 5.11-5.14: move_vma() charges the new VMA of a DONTUNMAP move, and may refuse.
-        this.charge(fn, vma, c.newLen);
-      } else {
-        // 5.7-5.10: vm_acct_memory(new_len) after the move, unchecked.
-        this.state.committed += c.newLen;
-        this.note(
-          fn,
-          `vm_acct_memory(${c.newLen} pages) for the new VMA of a DONTUNMAP move, unchecked`,
-        );
-      }
-    }
+    this.note(fn, o.mapCount.passText(s.mapCount, this.M, ''));
+    const vma = s.lookup(call.old)!;
+    this.moveCharge(fn, vma, call, o.charge);
     // The old range must be a single VMA piece here.
-    s.splitAt(c.old);
-    s.splitAt(c.old + c.oldLen);
-    const src = s.lookup(c.old)!;
-    s.copyAndMove(src, c.old, c.newAddr, c.oldLen, c.newLen);
+    s.splitAt(call.old);
+    s.splitAt(call.old + call.oldLen);
+    const src = s.lookup(call.old)!;
+    s.copyAndMove(src, call.old, call.newAddr, call.oldLen, call.newLen);
     if (this.dontunmap) {
       // The old VMA stays, without its pages and without VM_LOCKED.
-      s.dropPages(c.old, c.old + c.oldLen);
+      s.dropPages(call.old, call.old + call.oldLen);
       if (src.locked) {
         src.locked = false;
-        s.lockedVm -= c.oldLen;
+        s.lockedVm -= call.oldLen;
       }
       this.note(
         fn,
-        `copy_vma() + move_page_tables(): moved to ${this.pg(c.newAddr)}; MREMAP_DONTUNMAP keeps the old VMA, empty; map_count now ${s.mapCount}`,
+        `copy_vma() + move_page_tables(): moved to ${this.pg(call.newAddr)}; MREMAP_DONTUNMAP keeps the old VMA, empty; map_count now ${s.mapCount}`,
         true,
       );
     } else {
-      // do_munmap() of the old range; its failure is ignored ("OOM: unable to split vma").
-      s.vmas = s.vmas.filter((v) => v !== src);
-      s.mapCount--;
-      s.totalVm -= c.oldLen;
-      if (VmaSet.isData(src)) s.dataVm -= c.oldLen;
-      if (src.locked) s.lockedVm -= c.oldLen;
+      // The charge moved with the pages: move_vma() clears VM_ACCOUNT on the
+      // old range before do_munmap(), whose failure it ignores.
+      src.account = false;
+      s.munmap(call.old, call.old + call.oldLen, Infinity);
       this.note(
         fn,
-        `copy_vma() + move_page_tables(): moved to ${this.pg(c.newAddr)}, old range unmapped; map_count now ${s.mapCount}`,
+        `copy_vma() + move_page_tables(): moved to ${this.pg(call.newAddr)}, old range unmapped; map_count now ${s.mapCount}`,
         true,
       );
     }
-    return c.newAddr;
+    return call.newAddr;
+  }
+
+  private moveCharge(fn: string, vma: ModelVma, call: MremapCall, o: ChargePolicy): void {
+    if (o.where === 'resize') {
+      if (!this.dontunmap || !vma.account) return;
+      if (o.dontunmap === 'checked') {
+        // 5.11-5.14: move_vma() charges the new VMA of a DONTUNMAP move, and may refuse.
+        this.charge(fn, vma, call.newLen);
+      } else {
+        // 5.7-5.10: vm_acct_memory(new_len) after the move, unchecked.
+        this.state.committed += call.newLen;
+        this.note(
+          fn,
+          `vm_acct_memory(${call.newLen} pages) for the new VMA of a DONTUNMAP move, unchecked`,
+        );
+      }
+      return;
+    }
+    if (this.dontunmap) {
+      this.charge(fn, vma, call.newLen);
+      return;
+    }
+    // Up to 6.14 the charge is new_len - old_len with old_len already cut by
+    // (b); vrm_calc_charge() (6.15+) charges vrm->delta, set before (b).
+    const original = Math.abs(this.call.oldLen - this.call.newLen);
+    if (o.where === 'vrm-delta') {
+      if (call.newLen - call.oldLen !== original) {
+        this.note(
+          fn,
+          `charges ${original} pages (vrm->delta ${original}, computed before (b) cut old_len)`,
+        );
+      }
+      this.charge(fn, vma, original);
+    } else this.charge(fn, vma, call.newLen - call.oldLen);
   }
 
   // --- paths without a new address --------------------------------------------
@@ -448,7 +428,7 @@ export class Run {
    * in-place shrink and the in-place grow (vma_expandable), moving with
    * MREMAP_MAYMOVE when it cannot grow in place.
    */
-  inPlace(fn: string, opts: { lookupDone: boolean }): ModelReturn {
+  inPlace(fn: string, o: { lookupDone: boolean }): ModelReturn {
     const c = this.call;
     const s = this.state;
     if (c.oldLen === c.newLen) {
@@ -456,20 +436,16 @@ export class Run {
       return { ok: true, page: c.old };
     }
     if (c.newLen < c.oldLen) {
+      const at = `${fn}: do_munmap(addr + new_len, old_len - new_len)`;
       const r = s.munmap(c.old + c.newLen, c.old + c.oldLen, this.M);
-      if (!r.ok)
-        this.fail(`${fn}: do_munmap(addr + new_len, old_len - new_len)`, r.errno!, r.detail);
-      this.note(
-        `${fn}: do_munmap(addr + new_len, old_len - new_len)`,
-        `shrunk in place: ${r.detail}; map_count now ${s.mapCount}`,
-        true,
-      );
+      if (!r.ok) this.fail(at, r.errno!, r.detail);
+      this.note(at, `shrunk in place: ${r.detail}; map_count now ${s.mapCount}`, true);
       return { ok: true, page: c.old };
     }
-    const vma = opts.lookupDone
+    const vma = o.lookupDone
       ? s.lookup(c.old)!
-      : this.lookupOld(`${fn}: vma_to_resize()`, 'for the grow');
-    this.resizeChecks(`${fn}: vma_to_resize()`, vma, { dontunmapRule: 'none' });
+      : this.lookupOld(`${fn}: vma_to_resize()`, c, 'for the grow');
+    this.resizeChecks(`${fn}: vma_to_resize()`, vma, c, { dontunmap: 'none' });
     const delta = c.newLen - c.oldLen;
     const free = s.within(vma.end, vma.end + delta).length === 0;
     if (c.old + c.oldLen === vma.end && free) {

@@ -3,10 +3,6 @@
 import type { KernelVersion } from '../kernel.js';
 import type { VmaSet } from './vmas.js';
 
-export const MREMAP_MAYMOVE = 1;
-export const MREMAP_FIXED = 2;
-export const MREMAP_DONTUNMAP = 4;
-
 export const ERAS = ['pre-5.1', '5.1-5.15', '5.16-6.14', '6.15-6.16', '6.17-7.0', '7.1+'] as const;
 export type EraId = (typeof ERAS)[number];
 

@@ -1,10 +1,11 @@
 // A model of a process's VMAs, in pages: intervals with permissions, flags and
-// backing, the pages each maps, mm->map_count, and the merges that the
-// scenarios can meet. Pure: every operation works on a copy or on `this`, and
-// nothing here touches the real kernel.
+// backing, the pages each maps, mm->map_count, and the merges the kernel makes
+// when a VMA is mapped, changed or moved next to a compatible one
+// (docs/kernel/merges.md). Pure: nothing here touches the real kernel.
 //
 // Only what lies in an experiment's region is modelled; map_count is the whole
 // process's count, changed by the same amounts the kernel changes it by.
+import { MUNMAP_SPLIT } from './rules.js';
 
 export type Backing =
   | { kind: 'anon' }
@@ -133,8 +134,9 @@ export class VmaSet {
   }
 
   /**
-   * Adds a new VMA as mmap would at a free range (the caller checks it is
-   * free), without merging: layouts keep adjacent pieces distinct.
+   * mmap() of a new VMA at a free range (the caller checks it is free): it
+   * counts, is charged when VM_ACCOUNT, and merges with a compatible
+   * neighbour as vma_merge() would. Returns the VMA that holds the range.
    */
   map(v: Omit<ModelVma, 'anon'> & { anon?: number | null }): ModelVma {
     const vma: ModelVma = { anon: null, ...v };
@@ -146,7 +148,39 @@ export class VmaSet {
     this.mapCount++;
     this.account(vma, 1);
     if (vma.account) this.committed += vma.end - vma.start;
-    return vma;
+    return this.mergeAround(vma);
+  }
+
+  /**
+   * Changes [start, end), which must be mapped, as mprotect()/mlock() do:
+   * split at the ends, change every VMA inside, and merge each with its
+   * neighbours where they have become compatible (mprotect_fixup(), mlock_fixup()).
+   */
+  private change(start: number, end: number, f: (v: ModelVma) => void): void {
+    this.splitAt(start);
+    this.splitAt(end);
+    for (const v of this.within(start, end)) f(v);
+    for (const v of this.within(start, end)) {
+      if (this.vmas.includes(v)) this.mergeAround(v);
+    }
+  }
+
+  /** mprotect(): read/write as given (VM_ACCOUNT stays as it was). */
+  protect(start: number, end: number, read: boolean, write: boolean): void {
+    this.change(start, end, (v) => {
+      if (VmaSet.isData(v)) this.dataVm -= v.end - v.start;
+      v.read = read;
+      v.write = write;
+      if (VmaSet.isData(v)) this.dataVm += v.end - v.start;
+    });
+  }
+
+  /** mlock(): VM_LOCKED, counted in locked_vm. */
+  lock(start: number, end: number): void {
+    this.change(start, end, (v) => {
+      if (!v.locked) this.lockedVm += v.end - v.start;
+      v.locked = true;
+    });
   }
 
   /** Creates a shared object (shmem or memfd) of `size` pages. */
@@ -204,11 +238,11 @@ export class VmaSet {
     if (!first || first.start >= end) {
       return { ok: true, detail: 'nothing mapped there', removedPages: 0 };
     }
-    if (first.start < start && end < first.end && this.mapCount >= maxMapCount) {
+    if (first.start < start && end < first.end && MUNMAP_SPLIT.fails(this.mapCount, maxMapCount)) {
       return {
         ok: false,
         errno: 'ENOMEM',
-        detail: `the range is strictly inside one VMA and map_count ${this.mapCount} >= ${maxMapCount}`,
+        detail: MUNMAP_SPLIT.failText(this.mapCount, maxMapCount, ''),
         removedPages: 0,
       };
     }

@@ -2,7 +2,7 @@
 // era's model predicts it after, and as observed after, drawn as address-space
 // strips in SVG, with destroyed pages marked. No scripts, no outside resources.
 import { ERAS } from '../model/types.js';
-import type { PageRunJson, VmaJson } from '../verdict.js';
+import type { PageRunJson, VmaJson } from './cases.js';
 import type { CaseReport, RunReport } from './report.js';
 
 /** Escapes text for HTML content and attribute values. */

@@ -4,15 +4,15 @@
 import type { KernelFacts } from '../kernel.js';
 import type { EraId } from '../model/types.js';
 import { pressureText, type Scenario } from '../scenarios/types.js';
+import { describeDifference } from '../judge/differences.js';
 import {
   VERDICTS,
   eraByBehaviour,
   type CaseVerdict,
   type EraScore,
-  type Expected,
-  type Observed,
   type Verdict,
-} from '../verdict.js';
+} from '../judge/index.js';
+import { expectedJson, observedJson, type Expected, type Observed } from './cases.js';
 
 export const SCHEMA = 'mremap-probe/run-report/v1';
 
@@ -106,9 +106,11 @@ export function buildReport(i: BuildInput): RunReport {
       ...(v.predictedDestruction === undefined
         ? {}
         : { predictedDestruction: v.predictedDestruction }),
-      expected: v.expected,
-      observed: v.observed,
-      differences: v.differences,
+      expected: v.judged ? expectedJson(v.judged) : null,
+      observed: v.judged ? observedJson(v.judged) : null,
+      differences: v.judged
+        ? v.differences.map((d) => describeDifference(d, v.judged!.run.placement))
+        : [],
       matchingEras: (Object.entries(v.matches) as [EraId, boolean][])
         .filter(([, m]) => m)
         .map(([e]) => e),
@@ -119,7 +121,10 @@ export function buildReport(i: BuildInput): RunReport {
   });
   const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   for (const c of cases) counts[c.verdict]++;
-  const era = eraByBehaviour(i.verdicts, i.byVersion);
+  const era = eraByBehaviour(
+    i.verdicts.map((v) => v.matches),
+    i.byVersion,
+  );
   const destroyedOnError = cases
     .filter((c) => c.verdict === 'fail:destroyed')
     .map((c) => ({

@@ -1,6 +1,6 @@
 // The layouts the move families share: where the destination and the old
 // range sit in the window, and what is mapped around them.
-import type { BackingKind, CallSpec, FlagName, Piece, Pages, Scenario } from './types.js';
+import type { BackingKind, CallSpec, FlagName, Piece, Scenario } from './types.js';
 import { pressureText } from './types.js';
 
 export type DstKind = 'unmapped' | 'whole' | 'mid' | 'multi' | 'sparse';
@@ -126,17 +126,4 @@ export function moveCase(o: MoveOptions): Scenario {
     windowPages: WINDOW,
     ...o.extra,
   };
-}
-
-/**
- * A grow the heuristic overcommit refuses (more pages than RAM + swap): a
- * quarter more than `totalPages`, rounded up to whole GiB (of 4 KiB pages), plus one.
- */
-export function beyondCommitPages(totalPages: number): number {
-  return Math.ceil((totalPages * 1.25) / 262144) * 262144 + 262144;
-}
-
-/** Resolves a page count that depends on the machine. */
-export function resolvePages(p: Pages, beyondCommit: number): number {
-  return p === 'beyond-commit' ? beyondCommit : p;
 }

@@ -13,7 +13,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "../sys/lab.h"
 #include "../sys/syscalls.h"
@@ -420,8 +423,61 @@ Napi::Object Constants(Napi::Env env) {
   return c;
 }
 
+// The lab's wire protocol for TypeScript (lib/protocol.ts): the op table,
+// the record sizes and field offsets, the flags and the page classes, read
+// from lab_proto.h and stamp.h so that nothing is mirrored by hand.
+Napi::Object Protocol(Napi::Env env) {
+  namespace L = mp::lab;
+  auto obj = [&](std::initializer_list<std::pair<const char*, double>> fields) {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& f : fields) o.Set(f.first, Napi::Number::New(env, f.second));
+    return o;
+  };
+  Napi::Object p = Napi::Object::New(env);
+  p.Set("version", Napi::Number::New(env, L::kVersion));
+  p.Set("maxOps", Napi::Number::New(env, L::kMaxOps));
+  p.Set("opArgs", Napi::Number::New(env, L::kOpArgs));
+  Napi::Object ops = Napi::Object::New(env);
+#define MP_EXPORT_OP(id, name, code) ops.Set(#name, Napi::Number::New(env, code));
+  MP_LAB_OPS(MP_EXPORT_OP)
+#undef MP_EXPORT_OP
+  p.Set("ops", ops);
+  p.Set("opRec", obj({{"size", sizeof(L::OpRec)},
+                      {"op", offsetof(L::OpRec, op)},
+                      {"flags", offsetof(L::OpRec, flags)},
+                      {"args", offsetof(L::OpRec, a)}}));
+  p.Set("result", obj({{"size", sizeof(L::Result)},
+                       {"ret", offsetof(L::Result, ret)},
+                       {"v", offsetof(L::Result, v)},
+                       {"dataOff", offsetof(L::Result, data_off)},
+                       {"dataLen", offsetof(L::Result, data_len)}}));
+  p.Set("vmaRec", obj({{"size", sizeof(L::VmaRec)},
+                       {"start", offsetof(L::VmaRec, start)},
+                       {"end", offsetof(L::VmaRec, end)},
+                       {"offset", offsetof(L::VmaRec, offset)},
+                       {"inode", offsetof(L::VmaRec, inode)},
+                       {"devMajor", offsetof(L::VmaRec, dev_major)},
+                       {"devMinor", offsetof(L::VmaRec, dev_minor)},
+                       {"perms", offsetof(L::VmaRec, perms)},
+                       {"nameLen", offsetof(L::VmaRec, name_len)},
+                       {"name", offsetof(L::VmaRec, name)},
+                       {"nameBytes", L::kNameBytes}}));
+  p.Set("opFlags", obj({{"stopOnError", L::kStopOnError}}));
+  p.Set("queryFlags", obj({{"text", L::kQueryText}}));
+  p.Set("queryMethod", obj({{"ioctl", L::kMethodIoctl}, {"text", L::kMethodText}}));
+  p.Set("procFile", obj({{"meminfo", L::kProcMeminfo}, {"status", L::kProcSelfStatus}}));
+  p.Set("pageClass", obj({{"unmapped", MP_PAGE_UNMAPPED},
+                          {"zero", MP_PAGE_ZERO},
+                          {"stamp", MP_PAGE_STAMP},
+                          {"other", MP_PAGE_OTHER},
+                          {"unreadable", MP_PAGE_UNREADABLE},
+                          {"shift", MP_PAGE_CLASS_SHIFT}}));
+  return p;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
+  exports.Set("protocol", Protocol(env));
   exports.Set("mmap", Napi::Function::New<Mmap>(env, "mmap"));
   exports.Set("munmap", Napi::Function::New<Munmap>(env, "munmap"));
   exports.Set("mremap", Napi::Function::New<Mremap>(env, "mremap"));

@@ -6,6 +6,9 @@
  * from vm.max_map_count with one-page "filler" mappings, makes the call, and
  * reads the region back from /proc/self/maps and page by page.
  *
+ * The stamp code (native/sys/stamp.h, the same the lab child uses) comes just
+ * before this runtime in every reproducer.
+ *
  * Nothing allocates between counting the maps and making the call: stdout is
  * unbuffered and all buffers are static, so the map count is exact.
  */
@@ -44,44 +47,34 @@ struct vma {
 };
 
 static char maps_buf[64 << 20];
-static unsigned char page_buf[1 << 16];
+static unsigned char page_buf[1 << 16] __attribute__((aligned(8)));
 static long page_size;
 static uintptr_t window;
 static long new_pages;
 static long window_pages;
 
-/* Page states, as the probe names them. */
-enum { P_UNMAPPED, P_ZERO, P_STAMP, P_OTHER, P_UNREADABLE };
+/* Page states, as the probe names them (the page classes of the stamp code above). */
+enum {
+  P_UNMAPPED = MP_PAGE_UNMAPPED,
+  P_ZERO = MP_PAGE_ZERO,
+  P_STAMP = MP_PAGE_STAMP,
+  P_OTHER = MP_PAGE_OTHER,
+  P_UNREADABLE = MP_PAGE_UNREADABLE
+};
 struct page_state {
   int kind;
   int object;
   long page;
 };
 
-static uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 static const uint64_t NONCE = 0x5eed5eed12345678ULL;
-
-static uint64_t stamp_word(int object, long page, long i) {
-  uint64_t w0 =
-      (0x6d70ULL << 48) | ((uint64_t)(object & 0xffff) << 32) | ((uint64_t)page & 0xffffffffULL);
-  if (i == 0) return w0;
-  if (i == 1) return NONCE;
-  return mix(w0 ^ (NONCE * 0x100000001b3ULL) ^ ((uint64_t)i << 17));
-}
 
 static int mem_fd = -1;
 
 static void stamp(uintptr_t addr, long pages, int object) {
   uint64_t *w = (uint64_t *)page_buf;
-  long n = page_size / 8;
   for (long p = 0; p < pages; p++) {
-    for (long i = 0; i < n; i++) w[i] = stamp_word(object, p, i);
+    mp_stamp_page(w, (size_t)page_size / 8, (uint64_t)object, (uint64_t)p, NONCE);
     if (pwrite(mem_fd, page_buf, (size_t)page_size, (off_t)(addr + (uintptr_t)(p * page_size))) !=
         page_size) {
       struct iovec l = {page_buf, (size_t)page_size},
@@ -106,27 +99,12 @@ static struct page_state read_page(uintptr_t addr) {
       return s;
     }
   }
-  uint64_t *w = (uint64_t *)page_buf;
-  long nw = page_size / 8, i;
-  for (i = 0; i < nw && w[i] == 0; i++) {
+  uint64_t word = mp_classify_page((const uint64_t *)page_buf, (size_t)page_size / 8, NONCE);
+  s.kind = (int)(word >> MP_PAGE_CLASS_SHIFT);
+  if (s.kind == P_STAMP) {
+    s.object = (int)((word >> 32) & 0xffff);
+    s.page = (long)(word & 0xffffffffULL);
   }
-  if (i == nw) {
-    s.kind = P_ZERO;
-    return s;
-  }
-  if ((w[0] >> 48) == 0x6d70 && w[1] == NONCE) {
-    int object = (int)((w[0] >> 32) & 0xffff);
-    long page = (long)(w[0] & 0xffffffffULL);
-    for (i = 2; i < nw; i++)
-      if (w[i] != stamp_word(object, page, i)) break;
-    if (i == nw) {
-      s.kind = P_STAMP;
-      s.object = object;
-      s.page = page;
-      return s;
-    }
-  }
-  s.kind = P_OTHER;
   return s;
 }
 

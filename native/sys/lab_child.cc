@@ -131,33 +131,12 @@ int64_t write_page(uint64_t addr, const char* in) {
 int64_t op_stamp(const OpRec& op) {
   uint64_t addr = op.a[0], pages = op.a[1], object = op.a[2], first = op.a[3], nonce = op.a[4];
   uint64_t* words = reinterpret_cast<uint64_t*>(g.scratch);
-  uint64_t nwords = g.page / 8;
   for (uint64_t p = 0; p < pages; p++) {
-    uint64_t w0 = stamp_word0(object, first + p);
-    for (uint64_t i = 0; i < nwords; i++) words[i] = stamp_word(w0, nonce, i);
+    mp_stamp_page(words, g.page / 8, object, first + p, nonce);
     int64_t r = write_page(addr + p * g.page, g.scratch);
     if (r < 0) return r;
   }
   return 0;
-}
-
-uint64_t classify_page(const uint64_t* words, uint64_t nwords, uint64_t nonce) {
-  bool zero = true;
-  for (uint64_t i = 0; i < nwords; i++) {
-    if (words[i] != 0) {
-      zero = false;
-      break;
-    }
-  }
-  if (zero) return kPageZero << 56;
-  uint64_t w0 = words[0];
-  if ((w0 & (0xffffULL << 48)) == kStampMagic && words[1] == nonce) {
-    for (uint64_t i = 2; i < nwords; i++) {
-      if (words[i] != stamp_word(w0, nonce, i)) return kPageOther << 56;
-    }
-    return (kPageStamp << 56) | (w0 & 0xffffffffffffULL);
-  }
-  return kPageOther << 56;
 }
 
 int64_t op_check(const OpRec& op, Result* res) {
@@ -167,11 +146,11 @@ int64_t op_check(const OpRec& op, Result* res) {
   for (uint64_t p = 0; p < pages; p++) {
     int64_t r = read_page(addr + p * g.page, g.scratch);
     if (r == -ENOMEM) {
-      out[p] = kPageUnmapped << 56;
+      out[p] = kPageUnmapped << MP_PAGE_CLASS_SHIFT;
     } else if (r < 0) {
-      out[p] = kPageUnreadable << 56;
+      out[p] = kPageUnreadable << MP_PAGE_CLASS_SHIFT;
     } else {
-      out[p] = classify_page(reinterpret_cast<uint64_t*>(g.scratch), g.page / 8, nonce);
+      out[p] = mp_classify_page(reinterpret_cast<uint64_t*>(g.scratch), g.page / 8, nonce);
     }
   }
   return 0;

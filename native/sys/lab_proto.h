@@ -1,4 +1,7 @@
 // The lab's wire format: what the Node process and the forked lab child share.
+// The addon exports the op table, the record sizes and field offsets and the
+// page classes (native/binding/addon.cc, Protocol()), so TypeScript reads
+// them from here instead of keeping a copy.
 //
 // Both sides see one MAP_SHARED region made before the fork. The parent writes
 // a batch of operation records, rings the child with one byte on a pipe, and
@@ -7,6 +10,8 @@
 #pragma once
 
 #include <stdint.h>
+
+#include "stamp.h"
 
 namespace mp {
 namespace lab {
@@ -17,31 +22,41 @@ constexpr uint32_t kMaxOps = 4096;
 constexpr uint32_t kOpArgs = 6;
 constexpr uint64_t kScratchBytes = 256 * 1024;
 
+// Every operation: its name (as TypeScript spells it), its code, and what it
+// takes and gives. The enum below and the table the addon exports to
+// TypeScript are both generated from this one list.
+// clang-format off
+#define MP_LAB_OPS(X) \
+  X(kPing, ping, 1)                /* -> ret pid of the child */ \
+  X(kMmap, mmap, 2)                /* a0 addr, a1 len, a2 prot, a3 flags, a4 fd, a5 offset -> ret address */ \
+  X(kMunmap, munmap, 3)            /* a0 addr, a1 len */ \
+  X(kMprotect, mprotect, 4)        /* a0 addr, a1 len, a2 prot */ \
+  X(kMremap, mremap, 5)            /* a0 old, a1 old_len, a2 new_len, a3 flags, a4 new_addr -> ret address */ \
+  X(kMadvise, madvise, 6)          /* a0 addr, a1 len, a2 advice */ \
+  X(kMlock, mlock, 7)              /* a0 addr, a1 len */ \
+  X(kMunlock, munlock, 8)          /* a0 addr, a1 len */ \
+  X(kGetrlimit, getrlimit, 9)      /* a0 resource -> v0 cur, v1 max */ \
+  X(kSetrlimit, setrlimit, 10)     /* a0 resource, a1 cur, a2 max */ \
+  X(kStamp, stamp, 11)             /* a0 addr, a1 pages, a2 object, a3 first page index, a4 nonce */ \
+  X(kCheck, check, 12)             /* a0 addr, a1 pages, a2 nonce -> data: one page word per page */ \
+  X(kFillerSetup, fillerSetup, 13) /* a0 base, a1 slots, a2 stride, a3 prot */ \
+  X(kFill, fill, 14)               /* a0 wanted filler count -> ret count reached, v0 errno that stopped it */ \
+  X(kCount, count, 15)             /* -> ret map count (gate VMA excluded), v0 lines, v1 gate listed */ \
+  X(kQuery, query, 16)             /* a0 start, a1 end, a2 QueryFlags -> ret n, v0 QueryMethod, data: VmaRec[n] */ \
+  X(kFindFree, findFree, 17)       /* a0 len -> ret start of a free range of that length */ \
+  X(kMemfd, memfd, 18)             /* a0 size -> ret fd of a new memfd of that size */ \
+  X(kClose, close, 19)             /* a0 fd */ \
+  X(kProcField, procField, 20)     /* a0 ProcFile, a1..a2 field name (16 bytes, NUL padded) -> ret its number */ \
+  X(kDropCap, dropCap, 21)         /* a0 capability number: drop it from the effective and permitted sets */ \
+  X(kCrash, crash, 22)             /* self-test: die of SIGSEGV */ \
+  X(kHang, hang, 23)               /* self-test: never answer */ \
+  X(kExit, exit, 24)               /* a0 status: _exit */
+// clang-format on
+
 enum Op : uint32_t {
-  kPing = 1,          // -> ret pid of the child
-  kMmap = 2,          // a0 addr, a1 len, a2 prot, a3 flags, a4 fd, a5 offset -> ret address
-  kMunmap = 3,        // a0 addr, a1 len
-  kMprotect = 4,      // a0 addr, a1 len, a2 prot
-  kMremap = 5,        // a0 old, a1 old_len, a2 new_len, a3 flags, a4 new_addr -> ret address
-  kMadvise = 6,       // a0 addr, a1 len, a2 advice
-  kMlock = 7,         // a0 addr, a1 len
-  kMunlock = 8,       // a0 addr, a1 len
-  kGetrlimit = 9,     // a0 resource -> v0 cur, v1 max
-  kSetrlimit = 10,    // a0 resource, a1 cur, a2 max
-  kStamp = 11,        // a0 addr, a1 pages, a2 object, a3 first page index, a4 nonce
-  kCheck = 12,        // a0 addr, a1 pages, a2 nonce -> data: one PageWord per page
-  kFillerSetup = 13,  // a0 base, a1 slots, a2 stride, a3 prot
-  kFill = 14,         // a0 wanted filler count -> ret count reached, v0 errno that stopped it
-  kCount = 15,        // -> ret map count (gate VMA excluded), v0 lines, v1 gate listed
-  kQuery = 16,        // a0 start, a1 end, a2 QueryFlags -> ret n, v0 QueryMethod, data: VmaRec[n]
-  kFindFree = 17,     // a0 len -> ret start of a free range of that length
-  kMemfd = 18,        // a0 size -> ret fd of a new memfd of that size
-  kClose = 19,        // a0 fd
-  kProcField = 20,    // a0 ProcFile, a1..a2 field name (16 bytes, NUL padded) -> ret its number
-  kDropCap = 21,      // a0 capability number: drop it from the effective and permitted sets
-  kCrash = 22,        // self-test: die of SIGSEGV
-  kHang = 23,         // self-test: never answer
-  kExit = 24,         // a0 status: _exit
+#define MP_LAB_OP_ENUM(id, name, code) id = code,
+  MP_LAB_OPS(MP_LAB_OP_ENUM)
+#undef MP_LAB_OP_ENUM
 };
 
 // Files kProcField reads: a number after "Name:" (kB for sizes).
@@ -64,13 +79,13 @@ enum QueryMethod : uint64_t {
   kMethodText = 2,
 };
 
-// Page classes reported by kCheck (top byte of a PageWord).
+// Page classes reported by kCheck: the top byte of a page word (stamp.h).
 enum PageClass : uint64_t {
-  kPageUnmapped = 0,
-  kPageZero = 1,
-  kPageStamp = 2,       // bits 32..55: object, bits 0..31: page index
-  kPageOther = 3,       // mapped and readable, bytes that are not this run's stamp
-  kPageUnreadable = 4,  // mapped, but reading it fails (e.g. a shmem page past EOF: SIGBUS)
+  kPageUnmapped = MP_PAGE_UNMAPPED,
+  kPageZero = MP_PAGE_ZERO,
+  kPageStamp = MP_PAGE_STAMP,
+  kPageOther = MP_PAGE_OTHER,
+  kPageUnreadable = MP_PAGE_UNREADABLE,
 };
 
 struct OpRec {
@@ -78,7 +93,6 @@ struct OpRec {
   uint32_t flags;
   uint64_t a[kOpArgs];
 };
-static_assert(sizeof(OpRec) == 56, "OpRec layout is shared with TypeScript");
 
 struct Result {
   int64_t ret;
@@ -86,7 +100,6 @@ struct Result {
   uint32_t data_off;  // offset into the data area
   uint32_t data_len;  // bytes
 };
-static_assert(sizeof(Result) == 40, "Result layout is shared with TypeScript");
 
 constexpr uint32_t kNameBytes = 96;
 struct VmaRec {
@@ -100,7 +113,6 @@ struct VmaRec {
   uint32_t name_len;
   char name[kNameBytes];
 };
-static_assert(sizeof(VmaRec) == 144, "VmaRec layout is shared with TypeScript");
 
 struct Header {
   uint32_t magic;
@@ -112,31 +124,11 @@ struct Header {
   int64_t child_pid;
   uint64_t reserved[3];
 };
-static_assert(sizeof(Header) == 64, "Header layout is shared with TypeScript");
 
 constexpr uint64_t kOpsOffset = sizeof(Header);
 constexpr uint64_t kResultsOffset = kOpsOffset + kMaxOps * sizeof(OpRec);
 constexpr uint64_t kScratchOffset = (kResultsOffset + kMaxOps * sizeof(Result) + 4095) & ~4095ULL;
 constexpr uint64_t kDataOffset = kScratchOffset + kScratchBytes;
-
-// Stamp pattern: word 0 names the page, word 1 the run's nonce, the rest are
-// derived from both, so any change to any byte of the page is seen.
-constexpr uint64_t kStampMagic = 0x6d70ULL << 48;
-inline uint64_t stamp_word0(uint64_t object, uint64_t page) {
-  return kStampMagic | ((object & 0xffffULL) << 32) | (page & 0xffffffffULL);
-}
-inline uint64_t stamp_mix(uint64_t x) {
-  // splitmix64 finaliser: a cheap, well-spread function of (word0, nonce, i).
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-inline uint64_t stamp_word(uint64_t word0, uint64_t nonce, uint64_t i) {
-  if (i == 0) return word0;
-  if (i == 1) return nonce;
-  return stamp_mix(word0 ^ (nonce * 0x100000001b3ULL) ^ (i << 17));
-}
 
 }  // namespace lab
 }  // namespace mp

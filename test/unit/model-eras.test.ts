@@ -3,7 +3,7 @@
 // relative to (a) and (b)), not from any machine's outcomes.
 import { describe, expect, it } from 'vitest';
 import { explainCase } from '../../lib/explain.js';
-import { cycleDriftPages } from '../../lib/verdict.js';
+import { cycleDriftPages } from '../../lib/judge/accounting.js';
 import { ERAS, type EraId } from '../../lib/model/types.js';
 import { catalogue } from '../../lib/scenarios/index.js';
 import type { Scenario } from '../../lib/scenarios/types.js';
@@ -134,7 +134,7 @@ describe('era models over the catalogue', () => {
     expect(r.ok ? 'ok' : r.errno).toBe(want.ret);
     if (!r.ok) expect(got.destroyed.length > 0).toBe(want.destroyed === true);
     if (r.ok && want.delta !== undefined) {
-      expect(got.prediction.state.mapCount - got.placed.mapCount).toBe(want.delta);
+      expect(got.prediction.state.mapCount - got.start.mapCount).toBe(want.delta);
     }
   });
 
@@ -147,7 +147,7 @@ describe('era models over the catalogue', () => {
       const drift = (id: string) => {
         const s = catalogue().find((x) => x.id === id)!;
         const x = explainCase(s, era, { maxMapCount: M });
-        return cycleDriftPages(x.prediction, x.placed);
+        return cycleDriftPages(x.prediction, x.placement);
       };
       const leaks = idx(era) >= idx('6.15-6.16');
       expect(drift('invariant/accounting/fixed-shrink@none')).toBe(leaks ? 32 : 0);
@@ -174,7 +174,7 @@ describe('features within an era follow the version', () => {
   ] as const)('a DONTUNMAP accounting cycle keeps its accounts on %i.%i', (maj, min) => {
     const s = catalogue().find((x) => x.id === 'invariant/accounting/dontunmap@none')!;
     const x = explainCase(s, '5.1-5.15', { maxMapCount: M, version: [maj, min, 0] });
-    expect(cycleDriftPages(x.prediction, x.placed)).toBe(0);
+    expect(cycleDriftPages(x.prediction, x.placement)).toBe(0);
   });
 
   const find = (id: string) => catalogue().find((s) => s.id === id)!;

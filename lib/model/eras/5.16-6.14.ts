@@ -1,30 +1,35 @@
 // Era 5.16-6.14: the old-VMA lookup (EFAULT) moves into the syscall, before
 // (a) (550a7d60bd5e, hugetlb mremap support). In 5.16 and 5.17 it was written
 // "ret = EFAULT", so a missing old VMA returned +14 until 7d1e6496616275f3
-// (5.18-rc7). The rest of the checks stay after (a).
+// (5.18-rc7). The rest of the checks stay after (a)
+// (docs/kernel/eras.md#era-5-16-6-14).
+import { EARLY_5_1, MOVE_VMA } from '../rules.js';
 import { Run } from '../steps.js';
 import { atLeast, type ModelReturn } from '../types.js';
 import type { EraModel } from './index.js';
 
 function body(r: Run): ModelReturn {
   const v = r.env.version;
-  r.entryChecks('SYSCALL_DEFINE5(mremap)');
+  r.entryChecks('SYSCALL_DEFINE5(mremap)', { dontunmapKnown: true });
   r.note('mmap_write_lock_killable()', 'takes the mmap lock');
-  r.lookupOld('SYSCALL_DEFINE5(mremap): vma_lookup()', 'before anything is unmapped', {
+  r.lookupOld('SYSCALL_DEFINE5(mremap): vma_lookup()', r.call, 'before anything is unmapped', {
     positive: !atLeast(v, 5, 18),
   });
   if (!r.fixed && !r.dontunmap) return r.inPlace('SYSCALL_DEFINE5(mremap)', { lookupDone: true });
   r.newAddrChecks('mremap_to()');
   r.overlap('mremap_to()');
-  r.earlyMapCount('mremap_to()', 'ea2c3f6f', 'under the lock, before unmapping anything');
-  if (r.fixed) r.unmapDestination('mremap_to()');
-  r.unmapTail('mremap_to()');
+  r.mapCountCheck('mremap_to()', EARLY_5_1, 'under the lock, before unmapping anything');
+  if (r.fixed) r.unmapDestination('mremap_to()', r.call);
+  const call = r.unmapTail('mremap_to()', r.call);
   const fn = atLeast(v, 6, 13) ? 'mremap_to(): resize_is_valid()' : 'mremap_to(): vma_to_resize()';
-  const vma = r.lookupOld(fn, 'again, after (a) and (b)');
-  r.resizeChecks(fn, vma, { dontunmapRule: 'not-special' });
-  r.dontunmapMayExpand('mremap_to()');
-  r.getUnmappedArea('mremap_to()');
-  return { ok: true, page: r.moveVma('move_vma()', 'ge-M-3', { charge: true }) };
+  const vma = r.lookupOld(fn, call, 'again, after (a) and (b)');
+  r.resizeChecks(fn, vma, call, { dontunmap: 'not-special' });
+  r.dontunmapMayExpand('mremap_to()', call);
+  r.getUnmappedArea('mremap_to()', call);
+  return {
+    ok: true,
+    page: r.moveVma('move_vma()', call, { mapCount: MOVE_VMA, charge: { where: 'move-delta' } }),
+  };
 }
 
 export const era516to614: EraModel = (state, call, env) => Run.predict(state, call, env, body);

@@ -1,11 +1,16 @@
 // Era 7.1+ ("mm: improve map count checks"): the map-count check is redone
 // under the mmap lock for every mremap call, failing when map_count + 4 > max
-// (c >= M-3); the move-time check becomes map_count + 2 <= max.
+// (c >= M-3); the move-time check becomes map_count + 2 <= max
+// (docs/kernel/eras.md#era-7-1).
+import { EVERY_CALL_7_1, SPLIT_7_1 } from '../rules.js';
 import { Run } from '../steps.js';
 import type { EraModel } from './index.js';
 import { mremapAfter617 } from './after-6.17.js';
 
 export const era71: EraModel = (state, call, env) =>
   Run.predict(state, call, env, (r) =>
-    mremapAfter617(r, { early: 'locked-every-call', move: 'plus2-gt-M' }),
+    mremapAfter617(r, {
+      early: { rule: EVERY_CALL_7_1, where: 'locked-every-call' },
+      move: SPLIT_7_1,
+    }),
   );

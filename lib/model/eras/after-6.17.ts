@@ -2,33 +2,35 @@
 // "permit mremap() move of multiple VMAs"): every validity check of the old
 // range, rlimits included, runs in check_prep_vma() before (a); same-size
 // MREMAP_FIXED moves go through remap_move(), which moves each VMA of the old
-// range in turn. Shared by the 6.17-7.0 and 7.1+ eras, which differ in their
-// map-count checks.
-import type { MapCountRule, Run } from '../steps.js';
-import type { ModelReturn } from '../types.js';
+// range in turn (docs/kernel/eras.md#era-6-17-7-0). Shared by the 6.17-7.0
+// and 7.1+ eras, which differ in their map-count checks.
+import type { MapCountRule } from '../rules.js';
+import type { Run } from '../steps.js';
+import type { ModelReturn, MremapCall } from '../types.js';
 
 export interface After617 {
-  /** Where the early check sits: 6.17-7.0 in check_mremap_params() (c >= M-5, FIXED/DONTUNMAP only), 7.1 under the lock for every call (c >= M-3). */
-  early: 'params' | 'locked-every-call';
+  /** Where the early check sits: in check_mremap_params() (FIXED/DONTUNMAP only), or under the lock for every call. */
+  early: { rule: MapCountRule; where: 'params' | 'locked-every-call' };
+  /** move_vma()'s own check. */
   move: MapCountRule;
 }
 
-function moveOne(r: Run, o: After617, fn: string): number {
-  if (r.fixed) r.unmapDestination(fn);
-  r.lookupOld(`${fn}: vma_lookup()`, 'again, after (a)');
-  r.unmapTail(fn);
-  r.dontunmapMayExpand(fn);
-  r.getUnmappedArea(fn);
-  return r.moveVma('move_vma(): prep_move_vma()', o.move, {
-    charge: true,
-    chargeOriginalDelta: true,
+function moveOne(r: Run, o: After617, fn: string, call: MremapCall): number {
+  if (r.fixed) r.unmapDestination(fn, call);
+  r.lookupOld(`${fn}: vma_lookup()`, call, 'again, after (a)');
+  const cut = r.unmapTail(fn, call);
+  r.dontunmapMayExpand(fn, cut);
+  r.getUnmappedArea(fn, cut);
+  return r.moveVma('move_vma(): prep_move_vma()', cut, {
+    mapCount: o.move,
+    charge: { where: 'vrm-delta' },
   });
 }
 
 /** remap_move(): a same-size MREMAP_FIXED move, VMA by VMA. */
 function remapMove(r: Run, o: After617): ModelReturn {
   const fn = 'remap_move()';
-  const whole = { ...r.call };
+  const whole = r.call;
   const start = whole.old;
   const end = whole.old + whole.oldLen;
   const vmas = r.state.within(start, end);
@@ -46,42 +48,41 @@ function remapMove(r: Run, o: After617): ModelReturn {
       : 'the old range is one VMA',
   );
   for (const [a, b] of pieces) {
-    r.call = {
+    const call: MremapCall = {
       ...whole,
       old: a,
       oldLen: b - a,
       newLen: b - a,
       newAddr: whole.newAddr + (a - start),
     };
-    const vma = r.lookupOld(`${fn}: check_prep_vma()`, `for the piece at ${r.pg(a)}`);
-    r.resizeChecks(`${fn}: check_prep_vma()`, vma, { dontunmapRule: 'not-special' });
-    moveOne(r, o, `${fn}: mremap_to()`);
+    const vma = r.lookupOld(`${fn}: check_prep_vma()`, call, `for the piece at ${r.pg(a)}`);
+    r.resizeChecks(`${fn}: check_prep_vma()`, vma, call, { dontunmap: 'not-special' });
+    moveOne(r, o, `${fn}: mremap_to()`, call);
   }
-  r.call = whole;
   return { ok: true, page: whole.newAddr };
 }
 
 export function mremapAfter617(r: Run, o: After617): ModelReturn {
   r.checkMremapParams({ taskSizeAndOverlap: true });
-  if (o.early === 'params' && (r.fixed || r.dontunmap)) {
-    r.earlyMapCount('check_mremap_params()', 'ea2c3f6f', 'before taking the mmap lock');
+  if (o.early.where === 'params' && (r.fixed || r.dontunmap)) {
+    r.mapCountCheck('check_mremap_params()', o.early.rule, 'before taking the mmap lock');
   }
   r.note('do_mremap(): mmap_write_lock_killable()', 'takes the mmap lock');
-  if (o.early === 'locked-every-call') {
-    r.earlyMapCount('do_mremap(): check_map_count_against_split_early()', '7.1', '');
+  if (o.early.where === 'locked-every-call') {
+    r.mapCountCheck('do_mremap(): check_map_count_against_split_early()', o.early.rule, '');
   }
   const c = r.call;
   if (r.fixed && c.oldLen === c.newLen) return remapMove(r, o);
   const fn = 'do_mremap(): check_prep_vma()';
-  const vma = r.lookupOld(fn, 'before anything is unmapped');
+  const vma = r.lookupOld(fn, c, 'before anything is unmapped');
   if (!r.fixed && !r.dontunmap) {
     // check_prep_vma() returns early for calls that neither grow nor move.
     return r.inPlace('mremap_at()', { lookupDone: true });
   }
   // For a shrink only [addr, addr + new_len) must lie in the VMA: the rest is unmapped anyway.
-  r.resizeChecks(fn, vma, {
-    dontunmapRule: 'not-special',
+  r.resizeChecks(fn, vma, c, {
+    dontunmap: 'not-special',
     crossingLen: Math.min(c.oldLen, c.newLen),
   });
-  return { ok: true, page: moveOne(r, o, 'mremap_to()') };
+  return { ok: true, page: moveOne(r, o, 'mremap_to()', c) };
 }

@@ -1,0 +1,65 @@
+// Facts about the machine that the placement and the model need, read once
+// per run, and what a scenario needs from them.
+import { effectiveCapabilities, meminfo, readNumber, type KernelFacts } from './kernel.js';
+import { atLeast, type Overcommit } from './model/types.js';
+import type { Scenario } from './scenarios/types.js';
+
+export interface MachineFacts {
+  pageSize: number;
+  maxMapCount: number;
+  version: KernelFacts['version'];
+  mmapMinAddr: number;
+  overcommit: Overcommit;
+  /** Effective capabilities of this process (the lab child inherits them). */
+  capEff: bigint;
+  /** Pages a charge must exceed to fail under the heuristic overcommit (RAM + swap), with margin. */
+  beyondCommit: number;
+  /** TASK_SIZE in pages (x86-64 and arm64 with 4-level tables: 2^47 bytes, less a page). */
+  taskSizePages: number;
+}
+
+export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineFacts {
+  const P = kernel.pageSize;
+  const mi = meminfo();
+  const kb2p = (kb: number) => Math.floor((kb * 1024) / P);
+  const totalPages = kb2p((mi.get('MemTotal') ?? 0) + (mi.get('SwapTotal') ?? 0));
+  return {
+    pageSize: P,
+    maxMapCount,
+    version: kernel.version,
+    mmapMinAddr: readNumber('/proc/sys/vm/mmap_min_addr') ?? 0,
+    overcommit: {
+      mode: readNumber('/proc/sys/vm/overcommit_memory') ?? 0,
+      totalPages,
+      commitLimit: kb2p(mi.get('CommitLimit') ?? 0),
+      committed: kb2p(mi.get('Committed_AS') ?? 0),
+    },
+    capEff: effectiveCapabilities(),
+    beyondCommit: beyondCommitPages(totalPages, P),
+    taskSizePages: 2 ** 47 / P - 1,
+  };
+}
+
+/** Why a scenario cannot run on this machine, or undefined. */
+export function unmet(s: Scenario, facts: MachineFacts): string | undefined {
+  const r = s.requires;
+  if (!r) return undefined;
+  if (r.minKernel && !atLeast(facts.version, r.minKernel[0], r.minKernel[1])) {
+    return `needs Linux ${r.minKernel.join('.')} or later (this is ${facts.version.join('.')})`;
+  }
+  if (r.overcommitNot?.includes(facts.overcommit.mode)) {
+    return `vm.overcommit_memory is ${facts.overcommit.mode}: the overcommit charge never fails`;
+  }
+  if (r.mmapMinAddr && facts.mmapMinAddr === 0)
+    return 'vm.mmap_min_addr is 0: no address lies below it';
+  return undefined;
+}
+
+/**
+ * A grow the heuristic overcommit refuses (more pages than RAM + swap): a
+ * quarter more than `totalPages`, rounded up to whole GiB, plus one GiB.
+ */
+export function beyondCommitPages(totalPages: number, pageSize: number): number {
+  const gib = 2 ** 30 / pageSize;
+  return Math.ceil((totalPages * 1.25) / gib) * gib + gib;
+}

@@ -1,0 +1,232 @@
+// The lab children of one run and the order cases run in: one child with
+// fillers for the cases under pressure, one for the cases that give up
+// capabilities (they stay given up in that child), one per accounting case.
+// What keeps a case from running here (a requirement, a hazard, a limit too
+// large to reach, the limit changing under the run) makes it `skip` with the
+// reason; a child that dies makes its case `broken` and is replaced.
+import type { MachineFacts } from '../facts.js';
+import { unmet } from '../facts.js';
+import { readMaxMapCount } from '../kernel.js';
+import { LabHazardError } from '../lab.js';
+import type { CaseRun } from '../observation.js';
+import { PressureLab, DEFAULT_MAX_FILL } from '../pressure.js';
+import type { Capability, Scenario } from '../scenarios/types.js';
+import { accountingCycles, committedKb } from './accounting.js';
+import { executeCase } from './execute.js';
+
+export interface PoolOptions {
+  facts: MachineFacts;
+  timeoutMs?: number;
+  maxFill?: number;
+  /** Run the cases that change machine-wide state for good on a misbehaving kernel. */
+  allowGlobalEffects?: boolean;
+  /** Why vm.max_map_count is no longer the run's limit, when it changed (read before and after each case). */
+  limitChanged?: () => string | undefined;
+}
+
+interface Slot {
+  pl: PressureLab;
+  dropped: Set<Capability>;
+}
+
+/** Run order: no pressure, then lower counts first, then cases with dropped capabilities. */
+export function runRank(s: Scenario): number {
+  const isolated = s.requires?.dropCaps?.length ? 1_000_000 : 0;
+  return isolated + (s.pressure === null ? -1000 : s.pressure);
+}
+
+/** Lets signal handlers and timers run between cases. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class LabPool {
+  private main?: Slot;
+  private isolated?: Slot;
+  private verifiedOnce = false;
+  /** Set when the main lab cannot be used (hazard): every case that needs it is skipped with this. */
+  private hazard?: string;
+  readonly facts: MachineFacts;
+  private readonly options: PoolOptions;
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+    this.facts = options.facts;
+  }
+
+  private get maxFill(): number {
+    return this.options.maxFill ?? DEFAULT_MAX_FILL;
+  }
+
+  /** A lab child; with fillers only when the limit can be reached (cases without pressure need none). */
+  private open(): PressureLab {
+    return PressureLab.open(this.facts.maxMapCount, {
+      maxFill: this.maxFill,
+      fillers: this.facts.maxMapCount <= this.maxFill,
+      ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
+    });
+  }
+
+  private slotFor(s: Scenario): Slot {
+    if (s.requires?.dropCaps?.length) {
+      this.isolated ??= { pl: this.open(), dropped: new Set() };
+      return this.isolated;
+    }
+    this.main ??= { pl: this.open(), dropped: new Set() };
+    return this.main;
+  }
+
+  /** The labs' environments as their children report them (limits raised, PROCMAP_QUERY). */
+  environments(): PressureLab['environment'][] {
+    return [this.main, this.isolated].flatMap((s) => (s ? [s.pl.environment] : []));
+  }
+
+  /** Counts each child's maps and compares with the tracking; returns the discrepancy, if any. */
+  verifyTracking(): string | undefined {
+    for (const slot of [this.main, this.isolated]) {
+      if (!slot || !slot.pl.lab.alive) continue;
+      const tracked = slot.pl.trackedCount;
+      const counted = slot.pl.count();
+      if (tracked !== counted) {
+        return `the lab child holds ${counted} VMAs but ${tracked} were tracked: something outside the regions changed`;
+      }
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.main?.pl.close();
+    this.isolated?.pl.close();
+  }
+
+  /**
+   * Runs scenarios in the order that needs the fewest filler changes (runRank),
+   * yielding to the event loop between cases; results come back in the given order.
+   */
+  async runAll(
+    scenarios: Scenario[],
+    onCase?: (done: number, total: number, s: Scenario) => void,
+  ): Promise<CaseRun[]> {
+    const order = scenarios
+      .map((s, i) => ({ s, i }))
+      .sort((a, b) => runRank(a.s) - runRank(b.s) || a.i - b.i);
+    const out: CaseRun[] = new Array(scenarios.length);
+    for (const [done, { s, i }] of order.entries()) {
+      onCase?.(done, scenarios.length, s);
+      await turn();
+      out[i] = this.runWatched(s);
+    }
+    onCase?.(scenarios.length, scenarios.length, scenarios.at(-1)!);
+    return out;
+  }
+
+  /** Runs a case, and skips it instead when vm.max_map_count was not the run's limit before or after it. */
+  private runWatched(s: Scenario): CaseRun {
+    const changed = () => this.options.limitChanged?.();
+    const before = changed();
+    if (before) return { status: 'skip', reason: before };
+    const r = this.run(s);
+    const after = changed();
+    return after ? { status: 'skip', reason: after } : r;
+  }
+
+  run(s: Scenario): CaseRun {
+    const t0 = performance.now();
+    const why = unmet(s, this.facts);
+    if (why) return { status: 'skip', reason: why };
+    if (s.requires?.globalEffects && !this.options.allowGlobalEffects) {
+      return {
+        status: 'skip',
+        reason:
+          'leaves Committed_AS changed for good on a kernel that leaks: run it with --allow-global-effects, or in a vm guest',
+      };
+    }
+    if (s.invariant === 'accounting') return this.runAccounting(s, t0);
+    if (this.hazard) return { status: 'skip', reason: this.hazard };
+    if (s.pressure !== null && this.facts.maxMapCount > this.maxFill) {
+      return {
+        status: 'skip',
+        reason: `could not run here: vm.max_map_count is ${this.facts.maxMapCount}, too large to reach (more than ${this.maxFill} VMAs); as root, --lower-limit N lowers it for the run and restores it, or --max-fill raises the ceiling`,
+      };
+    }
+    let slot: Slot;
+    try {
+      slot = this.slotFor(s);
+    } catch (err) {
+      if (err instanceof LabHazardError) {
+        this.hazard = `could not run here: ${err.message}`;
+        return { status: 'skip', reason: this.hazard };
+      }
+      throw err;
+    }
+    const pl = slot.pl;
+    if (!pl.lab.alive)
+      return { status: 'broken', reason: `the lab child is gone: ${JSON.stringify(pl.lab.end)}` };
+    // The map count is counted, not tracked, for the first case under pressure
+    // and for every case before it.
+    const verify = !this.verifiedOnce;
+    if (s.pressure !== null) this.verifiedOnce = true;
+    try {
+      const r = executeCase(pl, s, { facts: this.facts, verify, dropped: slot.dropped });
+      if (r.status === 'observed') r.elapsedMs = performance.now() - t0;
+      return r;
+    } catch (err) {
+      // A dead child or a failed harness step: the case is broken, the run goes on.
+      if (!pl.lab.alive) {
+        if (slot === this.main) this.main = undefined;
+        else this.isolated = undefined;
+        pl.close();
+      }
+      return { status: 'broken', reason: (err as Error).message };
+    }
+  }
+
+  /** An accounting case in a child of its own. */
+  private runAccounting(s: Scenario, t0: number): CaseRun {
+    const before = committedKb();
+    let pl: PressureLab;
+    try {
+      pl = this.open();
+    } catch (err) {
+      if (err instanceof LabHazardError)
+        return { status: 'skip', reason: `could not run here: ${err.message}` };
+      throw err;
+    }
+    let first: CaseRun;
+    let measure;
+    try {
+      first = executeCase(pl, s, {
+        facts: this.facts,
+        verify: !this.verifiedOnce,
+        dropped: new Set(),
+      });
+      if (first.status !== 'observed') return first;
+      measure = accountingCycles(pl, first.placement, s.repeat ?? 200);
+    } catch (err) {
+      return { status: 'broken', reason: (err as Error).message };
+    } finally {
+      pl.close();
+    }
+    return {
+      ...first,
+      accounting: { ...measure, exitResidualKb: committedKb() - before },
+      elapsedMs: performance.now() - t0,
+    };
+  }
+}
+
+/** A watch on vm.max_map_count for a run: says why it is no longer `limit`, when it is not. */
+export function watchLimit(
+  limit: number,
+  holder?: () => string | undefined,
+): () => string | undefined {
+  return () => {
+    let now: number;
+    try {
+      now = readMaxMapCount();
+    } catch {
+      return undefined;
+    }
+    if (now === limit) return undefined;
+    const who = holder?.();
+    return `vm.max_map_count changed under the run (${limit} -> ${now})${who ? `: ${who}` : ''}; the case was not judged`;
+  };
+}
