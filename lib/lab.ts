@@ -156,6 +156,11 @@ export class Lab {
     return Number(this.one(op.ping()).ret);
   }
 
+  /** Runs one operation; its result as a system call's outcome (the value, or the errno). */
+  call(o: LabOp, syscall: string = o.op): SyscallOutcome {
+    return outcomeOf(this.one(o).ret, syscall);
+  }
+
   mmap(
     addr: bigint,
     length: bigint,
@@ -164,40 +169,15 @@ export class Lab {
     fd = -1,
     offset = 0n,
   ): SyscallOutcome {
-    return outcomeOf(this.one(op.mmap({ addr, length, prot, flags, fd, offset })).ret, 'mmap');
+    return this.call(op.mmap({ addr, length, prot, flags, fd, offset }));
   }
 
   munmap(addr: bigint, length: bigint): SyscallOutcome {
-    return outcomeOf(this.one(op.munmap({ addr, length })).ret, 'munmap');
+    return this.call(op.munmap({ addr, length }));
   }
 
-  mprotect(addr: bigint, length: bigint, prot: number): SyscallOutcome {
-    return outcomeOf(this.one(op.mprotect({ addr, length, prot })).ret, 'mprotect');
-  }
-
-  mremap(
-    old: bigint,
-    oldLength: bigint,
-    newLength: bigint,
-    flags: number,
-    newAddr = 0n,
-  ): SyscallOutcome {
-    return outcomeOf(
-      this.one(op.mremap({ old, oldLength, newLength, flags, newAddr })).ret,
-      'mremap',
-    );
-  }
-
-  madvise(addr: bigint, length: bigint, advice: number): SyscallOutcome {
-    return outcomeOf(this.one(op.madvise({ addr, length, advice })).ret, 'madvise');
-  }
-
-  mlock(addr: bigint, length: bigint): SyscallOutcome {
-    return outcomeOf(this.one(op.mlock({ addr, length })).ret, 'mlock');
-  }
-
-  munlock(addr: bigint, length: bigint): SyscallOutcome {
-    return outcomeOf(this.one(op.munlock({ addr, length })).ret, 'munlock');
+  mremap(old: bigint, oldLength: bigint, newLength: bigint, flags: number, newAddr = 0n) {
+    return this.call(op.mremap({ old, oldLength, newLength, flags, newAddr }));
   }
 
   getrlimit(resource: number): { cur: bigint; max: bigint } {
@@ -206,19 +186,9 @@ export class Lab {
     return { cur: r.v[0], max: r.v[1] };
   }
 
-  setrlimit(resource: number, cur: bigint, max: bigint): SyscallOutcome {
-    return outcomeOf(this.one(op.setrlimit({ resource, cur, max })).ret, 'setrlimit');
-  }
-
   /** Writes the stamp of (object, firstPage + i) over each page i. */
-  stamp(
-    addr: bigint,
-    pages: number,
-    object: number,
-    firstPage: number,
-    nonce: bigint,
-  ): SyscallOutcome {
-    return outcomeOf(this.one(op.stamp({ addr, pages, object, firstPage, nonce })).ret, 'stamp');
+  stamp(addr: bigint, pages: number, object: number, firstPage: number, nonce: bigint) {
+    return this.call(op.stamp({ addr, pages, object, firstPage, nonce }));
   }
 
   /** Reads each page back: unmapped, zero, a stamp (which), or other bytes. */
@@ -256,27 +226,10 @@ export class Lab {
     return { vmas: decodeVmas(r.data), method: ioctl ? 'ioctl' : 'text' };
   }
 
-  /** A free range of the child's address space of this length (found, then released). */
-  findFree(length: bigint): SyscallOutcome {
-    return outcomeOf(this.one(op.findFree({ length })).ret, 'mmap');
-  }
-
-  memfd(size: bigint): SyscallOutcome {
-    return outcomeOf(this.one(op.memfd({ size })).ret, 'memfd_create');
-  }
-
-  closeFd(fd: number): SyscallOutcome {
-    return outcomeOf(this.one(op.close({ fd })).ret, 'close');
-  }
-
   /** A number field of /proc/meminfo or of the child's /proc/self/status. */
   procField(file: ProcFile, name: string): bigint | undefined {
     const r = this.one(op.procField({ file, name }));
     return r.ret < 0n ? undefined : r.ret;
-  }
-
-  dropCapability(cap: number): SyscallOutcome {
-    return outcomeOf(this.one(op.dropCap({ cap })).ret, 'capset');
   }
 
   /** Sets up the filler area: `slots` one-page fillers, `stride` bytes apart. */

@@ -39,7 +39,7 @@ export interface AccountingMeasure {
   testDeltaKb: number;
   /** (test - control) per cycle, in pages, the median over the cycles: 0 when the kernel keeps its accounts. */
   driftPagesPerCycle: number;
-  /** One cycle read step by step: after the mmap, after the mremap, after the unmap (kB, from the start). */
+  /** A cycle read step by step, from the end of its control: after the mmap, the mremap and the unmap (kB; medians over the cycles). */
   oneCycleKb: { mapped: number; called: number; unmapped: number };
   /** Committed_AS after the lab child exited, minus before it was forked (kB). */
   exitResidualKb: number;

@@ -8,6 +8,7 @@
 // inside a VMA, whose splits fail earlier (split_vma: map_count >= M).
 import { native } from './native.js';
 import { Lab, LabHazardError, type LabOptions } from './lab.js';
+import { op } from './protocol.js';
 
 export interface TargetSpec {
   /** As given: "M-5", "M", "M+1", or a number. */
@@ -126,7 +127,7 @@ export class PressureLab {
       // the part of the filler area not yet filled; halve the region part
       // where the address space is limited.
       while (base === undefined && regionBytes >= 64n << 20n) {
-        const r = lab.findFree(fillerBytes + GUARD + regionBytes);
+        const r = lab.call(op.findFree({ length: fillerBytes + GUARD + regionBytes }), 'mmap');
         if (r.ok) base = r.value;
         else regionBytes /= 2n;
       }
@@ -244,7 +245,7 @@ function prepareEnvironment(lab: Lab): LabEnvironment {
     const resource = c[name];
     const l = lab.getrlimit(resource);
     if (l.cur !== l.max) {
-      const r = lab.setrlimit(resource, l.max, l.max);
+      const r = lab.call(op.setrlimit({ resource, cur: l.max, max: l.max }));
       if (r.ok)
         raised.push(`${name} ${l.cur} -> ${l.max === c.RLIM_INFINITY ? 'unlimited' : l.max}`);
     }

@@ -8,9 +8,6 @@ import type { Difference } from './differences.js';
 import type { VmaView } from './evidence.js';
 import type { CaseVerdict, InvariantReport, Judged } from './verdict.js';
 
-/** One cycle is also read step by step, this many times; the reading seen most often is kept. */
-export const ACCOUNTING_DETAIL = 9;
-
 /** Committed_AS tolerance after the child exits, for what the rest of the machine does meanwhile. */
 const EXIT_TOLERANCE_KB = 8192;
 
@@ -54,8 +51,8 @@ export function judgeAccounting(
     oneCycleKb: a.oneCycleKb,
     exitResidualKb: a.exitResidualKb,
     exitConsistent:
-      Math.abs(a.exitResidualKb - drift * pageKb * (a.iterations + 1 + ACCOUNTING_DETAIL)) <=
-      EXIT_TOLERANCE_KB,
+      // The cycles and the first, observed call each leave the drift behind.
+      Math.abs(a.exitResidualKb - drift * pageKb * (a.iterations + 1)) <= EXIT_TOLERANCE_KB,
     predictedDriftPages: drifts,
   };
   const predicted = drifts[j.era];

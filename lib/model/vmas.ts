@@ -286,25 +286,21 @@ export class VmaSet {
     );
   }
 
+  /** Merges b, which follows a, into a (one VMA fewer). */
+  private absorb(a: ModelVma, b: ModelVma): ModelVma {
+    a.end = b.end;
+    a.anon ??= b.anon;
+    this.vmas = this.vmas.filter((x) => x !== b);
+    this.mapCount--;
+    return a;
+  }
+
   /** Merges v with its neighbours where vma_merge would; returns the surviving VMA. */
   mergeAround(v: ModelVma): ModelVma {
-    let cur = v;
-    const prev = this.vmas.find((x) => x.end === cur.start);
-    if (prev && VmaSet.canMerge(prev, cur)) {
-      prev.end = cur.end;
-      prev.anon ??= cur.anon;
-      this.vmas = this.vmas.filter((x) => x !== cur);
-      this.mapCount--;
-      cur = prev;
-    }
+    const prev = this.vmas.find((x) => x.end === v.start);
+    const cur = prev && VmaSet.canMerge(prev, v) ? this.absorb(prev, v) : v;
     const next = this.vmas.find((x) => x.start === cur.end);
-    if (next && VmaSet.canMerge(cur, next)) {
-      cur.end = next.end;
-      cur.anon ??= next.anon;
-      this.vmas = this.vmas.filter((x) => x !== next);
-      this.mapCount--;
-    }
-    return cur;
+    return next && VmaSet.canMerge(cur, next) ? this.absorb(cur, next) : cur;
   }
 
   /**
@@ -351,12 +347,7 @@ export class VmaSet {
     v.end = newEnd;
     this.account(v, 1, grown);
     const next = this.vmas.find((x) => x.start === v.end);
-    if (next && VmaSet.canMerge(v, next)) {
-      v.end = next.end;
-      this.vmas = this.vmas.filter((x) => x !== next);
-      this.mapCount--;
-    }
-    return v;
+    return next && VmaSet.canMerge(v, next) ? this.absorb(v, next) : v;
   }
 
   /** Drops the private pages of [start, end) (MREMAP_DONTUNMAP leaves the old VMA empty). */

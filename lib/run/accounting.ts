@@ -2,15 +2,15 @@
 // around `repeat` cycles without and with the call, and once more after the
 // child is gone. Committed_AS is machine-wide: other processes move it in
 // bursts, so every cycle is read on its own right after a control cycle, and
-// the drift is the median over the cycles.
+// each figure is the median over the cycles: a burst sways a few cycles,
+// never the median.
 import { PROT_BITS } from '../bits.js';
-import { ACCOUNTING_DETAIL } from '../judge/accounting.js';
 import { meminfo } from '../kernel.js';
 import { native } from '../native.js';
 import type { AccountingMeasure } from '../observation.js';
 import { addressOf, type Placement } from '../placement.js';
 import type { PressureLab } from '../pressure.js';
-import { op, type LabOp, type LabResult } from '../protocol.js';
+import { op, protocol, type LabOp, type LabResult } from '../protocol.js';
 
 export function committedKb(): number {
   return meminfo().get('Committed_AS') ?? NaN;
@@ -59,42 +59,49 @@ export function accountingCycles(
   const reads = (res: LabResult[]) =>
     res.filter((r) => r.op === 'procField').map((r) => Number(r.ret));
   const pageKb = p.pageSize / 1024;
+  // Each cycle: a control (map, unmap), then the test (map, call, unmap),
+  // Committed_AS read between every step. Per cycle: the drift is what the
+  // test leaves minus what the control leaves; the steps of the test are read
+  // from the end of the control.
   let controlDeltaKb = 0;
   let testDeltaKb = 0;
   const drifts: number[] = [];
-  const perBatch = Math.max(1, Math.floor(4000 / (2 * map.length + 5)));
+  const steps: [number[], number[], number[]] = [[], [], []];
+  const cycle = [...map, unmap, committed, ...map, committed, mremap, committed, unmap, committed];
+  const perBatch = Math.max(1, Math.floor(protocol().maxOps / cycle.length) - 1);
   for (let done = 0; done < repeat; done += perBatch) {
     const ops: LabOp[] = [committed];
-    for (let k = done; k < Math.min(repeat, done + perBatch); k++) {
-      ops.push(...map, unmap, committed, ...map, mremap, unmap, committed);
-    }
+    for (let k = done; k < Math.min(repeat, done + perBatch); k++) ops.push(...cycle);
     const r = reads(run(ops));
-    for (let k = 0; k + 2 < r.length; k += 2) {
-      const control = r[k + 1]! - r[k]!;
-      const test = r[k + 2]! - r[k + 1]!;
+    for (let k = 0; k + 4 < r.length; k += 4) {
+      const [start, controlEnd, mapped, called, end] = r.slice(k, k + 5) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      const control = controlEnd - start;
+      const test = end - controlEnd;
       controlDeltaKb += control;
       testDeltaKb += test;
       drifts.push((test - control) / pageKb);
+      steps[0].push(mapped - controlEnd);
+      steps[1].push(called - controlEnd);
+      steps[2].push(end - controlEnd);
     }
   }
-  drifts.sort((a, b) => a - b);
-  // One cycle read step by step, several times over: the reading seen most
-  // often is kept, as other processes move Committed_AS in bursts.
-  const seen = new Map<string, number>();
-  for (let k = 0; k < ACCOUNTING_DETAIL; k++) {
-    const r = reads(run([committed, ...map, committed, mremap, committed, unmap, committed]));
-    const key = [1, 2, 3].map((i) => r[i]! - r[0]!).join(',');
-    seen.set(key, (seen.get(key) ?? 0) + 1);
-  }
-  const [mapped, called, unmapped] = [...seen]
-    .sort((x, y) => y[1] - x[1])[0]![0]
-    .split(',')
-    .map(Number) as [number, number, number];
+  const [mapped, called, unmapped] = steps.map(median) as [number, number, number];
   return {
     iterations: drifts.length,
     controlDeltaKb,
     testDeltaKb,
-    driftPagesPerCycle: Math.round(drifts[Math.floor(drifts.length / 2)]! * 100) / 100,
+    driftPagesPerCycle: Math.round(median(drifts) * 100) / 100,
     oneCycleKb: { mapped, called, unmapped },
   };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }

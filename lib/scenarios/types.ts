@@ -80,7 +80,7 @@ export interface Scenario {
 
 export interface Family {
   name: string;
-  /** The KERNEL-FACTS path(s) this family exercises. */
+  /** The kernel path(s) this family exercises (docs/kernel/checks.md). */
   exercises: string;
   scenarios: Scenario[];
 }

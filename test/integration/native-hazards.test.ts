@@ -1,6 +1,6 @@
 // What the environment can refuse is reported as "could not run here" (exit 4),
 // never as a kernel failure: a seccomp filter that blocks mremap, a /proc that
-// is not there. And long work shows progress on a terminal.
+// is not there, a limit too large to reach.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,6 @@ import { bin, isLinux, isRoot, underSanitizer } from '../helpers.js';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 const hasUnshare = spawnSync('unshare', ['--version']).status === 0;
-const hasScript = spawnSync('script', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'mp-hazard-'));
 
 // A wrapper that installs a seccomp filter answering EPERM to mremap, then execs.
@@ -85,28 +84,6 @@ describe.skipIf(!isLinux || !isRoot || !hasUnshare || underSanitizer)('no /proc'
       expect(r.stderr).not.toMatch(/\n\s+at /);
     },
   );
-});
-
-describe.skipIf(!isLinux || !hasScript)('progress on a terminal', () => {
-  it('run draws a progress bar on a TTY, and none when stderr is not one', () => {
-    const out = join(dir, 'r.json');
-    const tty = spawnSync(
-      'script',
-      [
-        '-qec',
-        `'${process.execPath}' '${bin}' run --filter 'inplace/**' --format json -o '${out}'`,
-        '/dev/null',
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(tty.stdout).toMatch(/running \[[#.]+\] \d+\/6 inplace\//);
-    const pipe = spawnSync(
-      process.execPath,
-      [bin, 'run', '--filter', 'inplace/**', '--format', 'json', '-o', out],
-      { encoding: 'utf8' },
-    );
-    expect(pipe.stderr).toBe('');
-  });
 });
 
 describe.skipIf(!isLinux)('a vm.max_map_count too large to reach', () => {

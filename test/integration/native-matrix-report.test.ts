@@ -1,5 +1,5 @@
-// The matrix drawings and `compare`, from real reports of this kernel judged
-// by two eras' models (the VM test boots other kernels).
+// The matrix drawings, from real reports of this kernel judged by two eras'
+// models (the VM test boots other kernels).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { cli, isLinux } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-matrix-'));
 
-describe.skipIf(!isLinux)('matrix drawings and compare', () => {
+describe.skipIf(!isLinux)('matrix drawings', () => {
   let a: RunReport;
   let b: RunReport;
   beforeAll(() => {
@@ -41,25 +41,6 @@ describe.skipIf(!isLinux)('matrix drawings and compare', () => {
     ]);
     a = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
     b = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
-  });
-
-  it('compare finds nothing between a report and itself (exit 0)', () => {
-    const r = cli(['compare', join(dir, 'a.json'), join(dir, 'a.json')]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/every case in both reports has the same outcome/);
-  });
-
-  it('compare lists the cases whose outcome differs (exit 1)', () => {
-    const r = cli(['compare', join(dir, 'a.json'), join(dir, 'b.json'), '--json']);
-    expect(r.status).toBe(1);
-    const d = JSON.parse(r.stdout) as { diffs: { id: string; a: string; b: string }[] };
-    expect(d.diffs.length).toBeGreaterThan(0);
-    for (const x of d.diffs) expect(x.a).not.toBe(x.b);
-  });
-
-  it('compare refuses a file that is not a run report', () => {
-    const r = cli(['compare', join(dir, 'a.json'), '/etc/hostname']);
-    expect(r.status).toBe(2);
   });
 
   it('lays kernels out as columns, with a header per kernel and a cell per case', () => {
