@@ -4,6 +4,9 @@
 // step looks at the kernel version itself. A step either passes (and may
 // change the model's VMAs) or ends the call with an errno, recorded in the
 // trace. The call is never changed: a step that shortens it returns a new one.
+//
+// Longer than the rest of lib/: the steps are one class, in the order the
+// kernel takes them, so that a reader can hold it against mm/mremap.c.
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../bits.js';
 import type { MapCountRule } from './rules.js';
 import type { ModelEnv, ModelReturn, MremapCall, Prediction, Step } from './types.js';

@@ -1,7 +1,8 @@
 // Era 6.15-6.16: the mremap refactor (struct vma_remap_struct). The early
 // map-count check moves into check_mremap_params(), before the mmap lock is
 // taken, and so ahead of the overlap EINVAL that mremap_to() still makes.
-// resize_is_valid() still runs after (a) and (b); vrm_calc_charge() charges
+// remap_is_valid() (resize_is_valid() before the refactor) still runs after
+// (a) and (b); vrm_calc_charge() charges
 // vrm->delta, computed before (b) (docs/kernel/eras.md#era-6-15-6-16).
 import { EARLY_5_1, MOVE_VMA } from '../rules.js';
 import { Run } from '../steps.js';
@@ -20,8 +21,8 @@ function body(r: Run): ModelReturn {
   r.overlap('mremap_to()');
   if (r.fixed) r.unmapDestination('mremap_to()', r.call);
   const call = r.unmapTail('mremap_to(): shrink_vma()', r.call);
-  const vma = r.lookupOld('mremap_to(): resize_is_valid()', call, 'again, after (a) and (b)');
-  r.resizeChecks('mremap_to(): resize_is_valid()', vma, call, { dontunmap: 'not-special' });
+  const vma = r.lookupOld('mremap_to(): remap_is_valid()', call, 'again, after (a) and (b)');
+  r.resizeChecks('mremap_to(): remap_is_valid()', vma, call, { dontunmap: 'not-special' });
   r.dontunmapMayExpand('mremap_to()', call);
   r.getUnmappedArea('mremap_to(): vrm_set_new_addr()', call);
   return {
