@@ -31,8 +31,19 @@ export interface CallSpec {
   oldPages: number;
   newPages: Pages;
   flags: FlagName[];
+  /** Flag bits no FlagName stands for (an unknown bit, for invalid calls). */
+  otherFlags?: number;
   /** Window page of new_addr; 'zero' for address 0; omitted for calls without one. */
   newAddr?: number | 'zero';
+  /**
+   * Unaligned calls, in bytes: old_len and new_len this many bytes short of
+   * their whole pages (1 to page size - 1), and addr and new_addr this many
+   * bytes past the start of their page.
+   */
+  oldShort?: number;
+  newShort?: number;
+  oldMisalign?: number;
+  newMisalign?: number;
 }
 
 export interface Requirements {
