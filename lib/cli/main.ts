@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ProcUnavailableError } from '../kernel.js';
 import { LabHazardError } from '../lab.js';
+import { ScenarioFileError } from '../explore/files.js';
 import { AptError } from '../vm/apt.js';
 import { RequirementError } from '../vm/initramfs.js';
 import { KernelSpecError } from '../vm/kernels.js';
@@ -15,6 +16,7 @@ import { registerPressure } from './pressure.js';
 import { registerRestore } from './restore.js';
 import { registerRun } from './run.js';
 import { registerExplain } from './explain.js';
+import { registerExplore } from './explore.js';
 import { registerRepro } from './repro.js';
 import { registerVm } from './vm.js';
 import { registerReport } from './report.js';
@@ -50,6 +52,7 @@ Documentation: README.md in ${packageRoot}`,
     );
   registerRun(program);
   registerExplain(program);
+  registerExplore(program);
   registerRepro(program);
   registerVm(program);
   registerReport(program);
@@ -92,7 +95,9 @@ export async function main(argv: string[]): Promise<number> {
     ) {
       return fail(`could not run here: ${err.message}`, EXIT.skip);
     }
-    if (err instanceof KernelSpecError) return fail(err.message, EXIT.usage);
+    if (err instanceof KernelSpecError || err instanceof ScenarioFileError) {
+      return fail(err.message, EXIT.usage);
+    }
     if (err instanceof AptError || err instanceof GuestError) return fail(err.message, EXIT.fail);
     const e = err as Error;
     if (process.env.MREMAP_PROBE_DEBUG) process.stderr.write(`${e.stack ?? e}\n`);

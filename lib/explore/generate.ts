@@ -269,13 +269,10 @@ function dstLayout(d: Draw, at: number, n: number): Piece[] {
       const end = at + n + b;
       for (let i = 0; p < end; i++) {
         const x = d.dstPieces[i % d.dstPieces.length]!;
-        const pages = Math.min(x.pages, end - p);
+        // The fourth piece takes the rest, so that at most four tile it.
+        const pages = i >= 3 ? end - p : Math.min(x.pages, end - p);
         out.push(piece(i, p, pages));
         p += pages;
-        if (i >= 3) {
-          out[out.length - 1]!.pages += end - p;
-          break;
-        }
       }
       return out;
     }
@@ -330,7 +327,12 @@ export function generateScenarios(
   o: GenOptions = {},
   from = 0,
 ): Scenario[] {
-  const draws = fc.sample(drawArb(o), { seed, numRuns: from + count }).slice(from);
+  // A replay path starts the stream at `from` without drawing the cases before it.
+  const draws = fc.sample(drawArb(o), {
+    seed,
+    numRuns: count,
+    ...(from > 0 ? { path: String(from) } : {}),
+  });
   return draws.map((d, i) => build(d, `explore/${seed}-${from + i}`));
 }
 
@@ -352,8 +354,9 @@ export function validateScenario(s: Scenario): string[] {
     const next = sorted[i + 1];
     if (next && p.page + p.pages > next.page)
       bad.push(`pieces ${p.label} and ${next.label} overlap`);
-    if (p.backing === 'memfd' && (p.objectPages ?? p.pages) < 1)
-      bad.push(`piece ${p.label}: empty memfd`);
+    // The lab stamps every page of a piece: a memfd mapping cannot reach past its file.
+    if (p.backing === 'memfd' && (p.objectPages ?? p.pages) < p.pages)
+      bad.push(`piece ${p.label}: the memfd is smaller than its mapping`);
     if (!['rw', 'r', 'none'].includes(p.prot)) bad.push(`piece ${p.label}: unknown prot ${p.prot}`);
     if (!['anon', 'shmem', 'memfd'].includes(p.backing))
       bad.push(`piece ${p.label}: unknown backing ${p.backing}`);

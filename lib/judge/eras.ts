@@ -54,25 +54,40 @@ export interface EraScore {
   of: number;
 }
 
+/** Adds one case's matches to per-era scores. */
+export function addScores(
+  scores: Record<EraId, EraScore>,
+  m: Partial<Record<EraId, boolean>>,
+): void {
+  for (const era of ERAS) {
+    const one = m[era];
+    if (one === undefined) continue;
+    scores[era].of++;
+    if (one) scores[era].matched++;
+  }
+}
+
+export function emptyScores(): Record<EraId, EraScore> {
+  return Object.fromEntries(ERAS.map((e) => [e, { matched: 0, of: 0 }])) as Record<EraId, EraScore>;
+}
+
+/** The era with the best score (the version's among equals); ties list every best era. */
+export function bestEra(
+  scores: Record<EraId, EraScore>,
+  byVersion: EraId,
+): { best: EraId | null; tied: EraId[]; scores: Record<EraId, EraScore> } {
+  const top = Math.max(...ERAS.map((e) => scores[e].matched));
+  const tied = ERAS.filter((e) => scores[e].matched === top && scores[e].of > 0);
+  const best = tied.length === 0 ? null : tied.includes(byVersion) ? byVersion : tied.at(-1)!;
+  return { best, tied, scores };
+}
+
 /** Which era's model the observations match best; ties list every best era. */
 export function eraByBehaviour(
   matches: Partial<Record<EraId, boolean>>[],
   byVersion: EraId,
 ): { best: EraId | null; tied: EraId[]; scores: Record<EraId, EraScore> } {
-  const scores = Object.fromEntries(ERAS.map((e) => [e, { matched: 0, of: 0 }])) as Record<
-    EraId,
-    EraScore
-  >;
-  for (const m of matches) {
-    for (const era of ERAS) {
-      const one = m[era];
-      if (one === undefined) continue;
-      scores[era].of++;
-      if (one) scores[era].matched++;
-    }
-  }
-  const top = Math.max(...ERAS.map((e) => scores[e].matched));
-  const tied = ERAS.filter((e) => scores[e].matched === top && scores[e].of > 0);
-  const best = tied.length === 0 ? null : tied.includes(byVersion) ? byVersion : tied.at(-1)!;
-  return { best, tied, scores };
+  const scores = emptyScores();
+  for (const m of matches) addScores(scores, m);
+  return bestEra(scores, byVersion);
 }

@@ -55,7 +55,7 @@ interface Strip {
   destroyed?: Set<number>;
 }
 
-function drawing(c: CaseReport, P: bigint): string {
+export function drawing(c: CaseReport, P: bigint): string {
   const o = c.observed;
   const e = c.expected;
   if (!o || !e) {
@@ -124,7 +124,10 @@ function drawing(c: CaseReport, P: bigint): string {
   return parts.join('');
 }
 
-const COLORS: Record<string, string> = {
+/** What the strips' colours and marks mean. */
+export const LEGEND = `<p class="legend">Strips show pages left to right; outlines are VMAs.<span style="background:hsl(67,65%,72%)"></span>stamped page (colour per layout piece)<span style="background:repeating-linear-gradient(45deg,#fff,#fff 2px,#aaa 3px)"></span>zero page<span style="background:#f1f1f1"></span>unmapped<span style="background:#d62728"></span>other bytes<span style="background:#fff;border-color:#d62728"></span>red cross: destroyed on error</p>`;
+
+export const COLORS: Record<string, string> = {
   pass: '#2ca02c',
   skip: '#888',
   broken: '#9467bd',
@@ -172,7 +175,7 @@ ${REPORT_CSS}
 <p>Era by version: <b>${esc(r.era.byVersion)}</b>; by behaviour: <b>${esc(r.era.byBehaviour ?? 'none')}</b> (${r.era.agrees ? 'agrees' : 'does not agree'}).</p>
 <table><tr>${ERAS.map((e) => `<th>${esc(e)}</th>`).join('')}</tr><tr>${scores}</tr></table>
 <p>${r.summary.total} cases: ${n.pass} pass, ${n['fail:destroyed']} fail:destroyed, ${n['fail:model']} fail:model, ${n['fail:invariant']} fail:invariant, ${n.skip} skip, ${n.broken} broken.</p>
-<p class="legend">Strips show pages left to right; outlines are VMAs.<span style="background:hsl(67,65%,72%)"></span>stamped page (colour per layout piece)<span style="background:repeating-linear-gradient(45deg,#fff,#fff 2px,#aaa 3px)"></span>zero page<span style="background:#f1f1f1"></span>unmapped<span style="background:#d62728"></span>other bytes<span style="background:#fff;border-color:#d62728"></span>red cross: destroyed on error</p>
+${LEGEND}
 <table><tr><th>verdict</th><th>case</th><th>result</th><th>reason</th></tr>
 ${rows}
 </table>

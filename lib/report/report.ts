@@ -85,40 +85,53 @@ export interface BuildInput {
   verdicts: CaseVerdict[];
   elapsed: (number | null)[];
   notes: string[];
+  /** Where cases from outside the catalogue were loaded from (id -> file or directory given to --cases). */
+  casesFrom?: Map<string, string>;
 }
 
-export function reproCommand(id: string): string {
-  return `mremap-probe repro '${id}' --output repro.c`;
+/** The command that writes a case's C reproducer; `cases` is the scenario file or directory of a case from outside the catalogue. */
+export function reproCommand(id: string, cases?: string): string {
+  const from = cases ? ` --cases '${cases.replaceAll("'", "'\\''")}'` : '';
+  return `mremap-probe repro '${id}'${from} --output repro.c`;
+}
+
+/** One case of a report: the verdict with its evidence, as JSON. */
+export function caseReport(
+  s: Scenario,
+  v: CaseVerdict,
+  elapsedMs: number | null,
+  casesPath?: string,
+): CaseReport {
+  const failing = v.verdict.startsWith('fail');
+  return {
+    id: s.id,
+    family: s.family,
+    summary: s.summary,
+    mapCountOffset: s.pressure,
+    pressure: pressureText(s.pressure),
+    verdict: v.verdict,
+    reason: v.reason,
+    ...(v.predictedDestruction === undefined
+      ? {}
+      : { predictedDestruction: v.predictedDestruction }),
+    expected: v.judged ? expectedJson(v.judged) : null,
+    observed: v.judged ? observedJson(v.judged) : null,
+    differences: v.judged
+      ? v.differences.map((d) => describeDifference(d, v.judged!.run.placement))
+      : [],
+    matchingEras: (Object.entries(v.matches) as [EraId, boolean][])
+      .filter(([, m]) => m)
+      .map(([e]) => e),
+    ...(failing ? { repro: reproCommand(s.id, casesPath) } : {}),
+    ...(v.invariant ? { invariant: v.invariant } : {}),
+    elapsedMs: elapsedMs === null ? null : Math.round(elapsedMs * 100) / 100,
+  };
 }
 
 export function buildReport(i: BuildInput): RunReport {
-  const cases: CaseReport[] = i.scenarios.map((s, k) => {
-    const v = i.verdicts[k]!;
-    const failing = v.verdict.startsWith('fail');
-    return {
-      id: s.id,
-      family: s.family,
-      summary: s.summary,
-      mapCountOffset: s.pressure,
-      pressure: pressureText(s.pressure),
-      verdict: v.verdict,
-      reason: v.reason,
-      ...(v.predictedDestruction === undefined
-        ? {}
-        : { predictedDestruction: v.predictedDestruction }),
-      expected: v.judged ? expectedJson(v.judged) : null,
-      observed: v.judged ? observedJson(v.judged) : null,
-      differences: v.judged
-        ? v.differences.map((d) => describeDifference(d, v.judged!.run.placement))
-        : [],
-      matchingEras: (Object.entries(v.matches) as [EraId, boolean][])
-        .filter(([, m]) => m)
-        .map(([e]) => e),
-      ...(failing ? { repro: reproCommand(s.id) } : {}),
-      ...(v.invariant ? { invariant: v.invariant } : {}),
-      elapsedMs: i.elapsed[k] === null ? null : Math.round(i.elapsed[k]! * 100) / 100,
-    };
-  });
+  const cases: CaseReport[] = i.scenarios.map((s, k) =>
+    caseReport(s, i.verdicts[k]!, i.elapsed[k] ?? null, i.casesFrom?.get(s.id)),
+  );
   const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   for (const c of cases) counts[c.verdict]++;
   const era = eraByBehaviour(

@@ -1,0 +1,442 @@
+// The explore loop: generated cases in batches, run in the lab (one fill for
+// the whole explore, the count stepped between cases), each judged by the
+// judging era's model with every era's match collected, and classified.
+// Cases with one signature are one finding; the first case of each is shrunk
+// to a minimal one by re-running simpler cases in the lab. Memory holds
+// counters and findings, never every case.
+import { explainCase } from '../explain.js';
+import { machineFacts, type MachineFacts } from '../facts.js';
+import { judge, type CaseVerdict, type EraScore } from '../judge/index.js';
+import { addScores, bestEra, emptyScores } from '../judge/eras.js';
+import { kernelFacts, type KernelFacts } from '../kernel.js';
+import { ERAS, eraOfVersion, type EraId } from '../model/types.js';
+import type { CaseRun } from '../observation.js';
+import { findingCase, type CaseReport } from '../report/explore.js';
+import { LabPool, watchLimit } from '../run/pool.js';
+import type { Scenario } from '../scenarios/types.js';
+import { classify, erasPredicting, kindRank, needsNoNewVma, noEraPredicts } from './findings.js';
+import type { Classified } from './findings.js';
+import { generateScenarios, type GenOptions } from './generate.js';
+import { CommitWatch, type GlobalEffects } from './global.js';
+import { shrinkScenario } from './shrink.js';
+
+export interface ExploreProgress {
+  phase: 'explore' | 'shrink';
+  /** Cases run so far (left-out cases not counted). */
+  cases: number;
+  perSecond: number;
+  findings: number;
+  elapsedMs: number;
+  /** Shrink phase: findings shrunk so far, of how many. */
+  shrunk?: [number, number];
+}
+
+export interface ExploreOptions {
+  seed: number;
+  /** Run this many generated cases (left-out ones included)... */
+  cases?: number;
+  /** ...or generate until this much time has passed (default 60 s when neither is given). */
+  budgetMs?: number;
+  /** Map-count offsets to draw from; without it, M-12..M+1 and cases without pressure. */
+  pressure?: [number, number];
+  /** Judge by this era's model instead of the version's. */
+  era?: EraId;
+  allowGlobalEffects?: boolean;
+  /** The Committed_AS drift allowed without --allow-global-effects, kB (default 64 MiB). */
+  globalCapKb?: number;
+  /** Lab runs per finding while shrinking, at most. */
+  maxShrinkRuns?: number;
+  /** Findings shrunk at most (the rest are reported as first seen). */
+  maxShrunk?: number;
+  /** Distinct signatures kept at most (cases of others are counted). */
+  maxFindings?: number;
+  batchSize?: number;
+  kernel?: KernelFacts;
+  maxMapCount?: number;
+  maxFill?: number;
+  onProgress?: (p: ExploreProgress) => void;
+}
+
+export interface Finding extends Classified {
+  /** Generated cases that showed it. */
+  count: number;
+  /** The first generated case that showed it. */
+  first: Scenario;
+  /** The shrunk scenario (the first case itself when it was not shrunk). */
+  scenario: Scenario;
+  shrink: { runs: number; steps: number; reproduced: boolean; exhausted: boolean } | null;
+  verdict: string;
+  reason: string;
+  /** The eras whose model predicts the (shrunk) case. */
+  eras: EraId[];
+  /** The shrunk case as run (or the first case when the shrunk one was not run). */
+  case: CaseReport;
+  /** The model's trace of the shrunk case for every era. */
+  traces: { era: EraId; text: string }[];
+}
+
+export interface ExploreResult {
+  seed: number;
+  startedAt: Date;
+  elapsedMs: number;
+  exploreMs: number;
+  shrinkMs: number;
+  kernel: KernelFacts;
+  facts: MachineFacts;
+  byVersion: EraId;
+  judgedBy: EraId;
+  era: { best: EraId | null; tied: EraId[]; scores: Record<EraId, EraScore> };
+  generated: number;
+  /** Cases that went to the lab (generated less left out). */
+  run: number;
+  counts: Record<string, number>;
+  /** Observed cases no era's model predicts, and cases the judging model could not follow. */
+  modelGapCases: number;
+  global: GlobalEffects;
+  findings: Finding[];
+  /** Signatures beyond maxFindings: how many, and their cases. */
+  unkept: { signatures: number; cases: number };
+  notes: string[];
+}
+
+interface Group {
+  classified: Classified;
+  first: Scenario;
+  count: number;
+  firstCase: CaseReport;
+  verdict: string;
+  reason: string;
+}
+
+/** Scenarios generated at a time: a replay path skips to each chunk without drawing what came before. */
+const CHUNK = 2048;
+
+/** Two lab pools: one never filled, for cases without pressure (they drop every filler), one filled once. */
+class ExploreLab {
+  private readonly free: LabPool;
+  private readonly pressured: LabPool;
+
+  constructor(facts: MachineFacts, o: ExploreOptions) {
+    const opts = {
+      facts,
+      ...(o.maxFill ? { maxFill: o.maxFill } : {}),
+      limitChanged: watchLimit(facts.maxMapCount),
+    };
+    this.free = new LabPool(opts);
+    this.pressured = new LabPool(opts);
+  }
+
+  /**
+   * Runs scenarios, results in their order. With verify, counts each lab's
+   * maps afterwards: when they differ from the tracking, the observed cases
+   * of that lab are broken (as in `run`), and the tracking starts again
+   * from the count.
+   */
+  async run(
+    scenarios: Scenario[],
+    verify: boolean,
+    onCase?: (done: number) => void,
+  ): Promise<CaseRun[]> {
+    const out: CaseRun[] = new Array(scenarios.length);
+    let done = 0;
+    for (const [pool, pick] of [
+      [this.free, (s: Scenario) => s.pressure === null],
+      [this.pressured, (s: Scenario) => s.pressure !== null],
+    ] as const) {
+      const idx = scenarios.flatMap((s, i) => (pick(s) ? [i] : []));
+      if (!idx.length) continue;
+      const runs = await pool.runAll(
+        idx.map((i) => scenarios[i]!),
+        onCase ? (d) => onCase(done + d) : undefined,
+      );
+      done += idx.length;
+      const off = verify ? pool.verifyTracking() : undefined;
+      idx.forEach((i, k) => {
+        const r = runs[k]!;
+        out[i] =
+          off && r.status === 'observed'
+            ? { status: 'broken', reason: `map counts could not be vouched for: ${off}` }
+            : r;
+      });
+    }
+    return out;
+  }
+
+  /** The lab children alive now (one object each, new when a child is replaced). */
+  labs(): object[] {
+    return [...this.free.environments(), ...this.pressured.environments()];
+  }
+
+  /** Counts the maps of the filled lab; the tracking starts again from the count. */
+  verify(): string | undefined {
+    return this.pressured.verifyTracking();
+  }
+
+  close(): void {
+    this.free.close();
+    this.pressured.close();
+  }
+}
+
+/** The id a case gets when run again without pressure. */
+const unpressured = (s: Scenario): Scenario => ({
+  ...s,
+  id: `${s.id.replace(/@[^@]*$/, '')}@none`,
+  pressure: null,
+});
+
+export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const kernel = o.kernel ?? kernelFacts();
+  const facts = machineFacts(kernel, o.maxMapCount ?? kernel.maxMapCount);
+  const byVersion = eraOfVersion(kernel.version);
+  const era = o.era ?? byVersion;
+  const budgetMs = o.cases === undefined ? (o.budgetMs ?? 60_000) : undefined;
+  const batchSize = o.batchSize ?? 256;
+  const maxFindings = o.maxFindings ?? 500;
+  const maxShrunk = o.maxShrunk ?? 100;
+  const gen: GenOptions = o.pressure ? { pressure: o.pressure, noPressure: false } : {};
+  const lab = new ExploreLab(facts, o);
+  const watch = new CommitWatch(
+    facts,
+    era,
+    o.allowGlobalEffects ? null : (o.globalCapKb ?? 64 * 1024),
+  );
+  const counts: Record<string, number> = {};
+  const scores = emptyScores();
+  const groups = new Map<string, Group>();
+  const unkept = { signatures: 0, cases: 0 };
+  const unkeptSeen = new Set<string>();
+  const notes: string[] = [];
+  let generated = 0;
+  let run = 0;
+  let gapCases = 0;
+  const progress = (phase: ExploreProgress['phase'], shrunk?: [number, number]) => {
+    const elapsedMs = performance.now() - t0;
+    o.onProgress?.({
+      phase,
+      cases: run,
+      perSecond: (run / Math.max(exploreMs || elapsedMs, 1)) * 1000,
+      findings: groups.size,
+      elapsedMs,
+      ...(shrunk ? { shrunk } : {}),
+    });
+  };
+  let exploreMs = 0;
+  const more = () =>
+    budgetMs === undefined ? generated < o.cases! : performance.now() - t0 < budgetMs;
+
+  /** Judges runs and says which ones broke the in-place invariant (a second run without pressure). */
+  const judgeRuns = async (batch: Scenario[], runs: CaseRun[]) => {
+    const verdicts = runs.map((r) => judge(r, { facts, era }));
+    const suspects = batch.flatMap((s, i) => {
+      const r = runs[i]!;
+      return s.pressure !== null && r.status === 'observed' && !r.obs.ret.ok && needsNoNewVma(s)
+        ? [i]
+        : [];
+    });
+    const inPlace = new Set<number>();
+    if (suspects.length) {
+      const again = await lab.run(
+        suspects.map((i) => unpressured(batch[i]!)),
+        false,
+      );
+      again.forEach((r, k) => {
+        if (r.status === 'observed' && r.obs.ret.ok) inPlace.add(suspects[k]!);
+      });
+    }
+    return verdicts.map((v, i) => ({ v, c: classify(v, inPlace.has(i)) }));
+  };
+
+  const findings: Finding[] = [];
+  let shrinkMs = 0;
+  try {
+    while (more()) {
+      const chunk = generateScenarios(
+        o.seed,
+        budgetMs === undefined ? Math.min(CHUNK, o.cases! - generated) : CHUNK,
+        gen,
+        generated,
+      );
+      for (let k = 0; k < chunk.length && more(); k += batchSize) {
+        const slice = chunk.slice(k, k + batchSize);
+        const batch = watch.admit(slice);
+        const base = run;
+        const runs = await lab.run(batch, true, (d) => {
+          run = base + d;
+          progress('explore');
+        });
+        run = base + batch.length;
+        const judged = await judgeRuns(batch, runs);
+        judged.forEach(({ v, c }, i) => {
+          counts[v.verdict] = (counts[v.verdict] ?? 0) + 1;
+          addScores(scores, v.matches);
+          watch.account(v);
+          if (noEraPredicts(v) || (v.verdict === 'broken' && c?.kind === 'model-gap')) gapCases++;
+          if (!c) return;
+          const g = groups.get(c.signature);
+          if (g) g.count++;
+          else if (groups.size < maxFindings) {
+            const s = batch[i]!;
+            groups.set(c.signature, {
+              classified: c,
+              first: s,
+              count: 1,
+              firstCase: findingCase(s, v),
+              verdict: v.verdict,
+              reason: v.reason,
+            });
+          } else {
+            unkept.cases++;
+            if (!unkeptSeen.has(c.signature)) {
+              unkeptSeen.add(c.signature);
+              unkept.signatures++;
+            }
+          }
+        });
+        generated += slice.length;
+        watch.read(lab.labs());
+      }
+    }
+    exploreMs = performance.now() - t0;
+    progress('explore');
+
+    // Shrink each finding, most severe first.
+    const order = [...groups.values()].sort(
+      (a, b) =>
+        kindRank(a.classified.kind) - kindRank(b.classified.kind) ||
+        (a.classified.signature < b.classified.signature ? -1 : 1),
+    );
+    for (const [n, g] of order.entries()) {
+      progress('shrink', [n, order.length]);
+      findings.push(
+        n < maxShrunk
+          ? await shrinkFinding(g, lab, watch, facts, era, o.maxShrinkRuns ?? 200)
+          : unshrunk(g, facts),
+      );
+    }
+    shrinkMs = performance.now() - t0 - exploreMs;
+  } finally {
+    lab.close();
+  }
+  if (groups.size > maxShrunk) {
+    notes.push(
+      `${groups.size - maxShrunk} finding(s) beyond the first ${maxShrunk} were not shrunk`,
+    );
+  }
+  if (unkept.signatures) {
+    notes.push(
+      `${unkept.signatures} more signature(s) (${unkept.cases} case(s)) were counted but not kept: more than ${maxFindings} findings`,
+    );
+  }
+  const best = bestEra(scores, byVersion);
+  if (best.best && best.best !== era) {
+    notes.push(
+      `the cases match the ${best.best} model best, not the ${era} model that judged them: fail:model findings may be those of another era (--era ${best.best})`,
+    );
+  }
+  return {
+    seed: o.seed,
+    startedAt,
+    elapsedMs: performance.now() - t0,
+    exploreMs,
+    shrinkMs,
+    kernel,
+    facts,
+    byVersion,
+    judgedBy: era,
+    era: best,
+    generated,
+    run,
+    counts,
+    modelGapCases: gapCases,
+    global: watch.result(),
+    findings,
+    unkept,
+    notes,
+  };
+}
+
+/** Every era's trace of a scenario, from the model alone. */
+function traces(s: Scenario, facts: MachineFacts): Finding['traces'] {
+  return ERAS.map((era) => {
+    try {
+      return {
+        era,
+        text: explainCase(s, era, { maxMapCount: facts.maxMapCount, version: facts.version }).text,
+      };
+    } catch (err) {
+      return { era, text: `the ${era} model cannot follow this case: ${(err as Error).message}\n` };
+    }
+  });
+}
+
+/** A finding as first seen: not shrunk (too many findings), or shrinking found nothing that shows it. */
+function unshrunk(g: Group, facts: MachineFacts): Finding {
+  return {
+    ...g.classified,
+    count: g.count,
+    first: g.first,
+    scenario: g.first,
+    shrink: null,
+    verdict: g.verdict,
+    reason: g.reason,
+    eras: g.firstCase.matchingEras,
+    case: g.firstCase,
+    traces: traces(g.first, facts),
+  };
+}
+
+/** Shrinks a finding's first case by running simpler ones in the lab. */
+async function shrinkFinding(
+  g: Group,
+  lab: ExploreLab,
+  watch: CommitWatch,
+  facts: MachineFacts,
+  era: EraId,
+  maxRuns: number,
+): Promise<Finding> {
+  const target = g.classified.signature;
+  let last: { s: Scenario; v: CaseVerdict } | undefined;
+  const shows = async (s: Scenario): Promise<CaseVerdict | undefined> => {
+    const [r] = await lab.run([s], false);
+    const v = judge(r!, { facts, era });
+    let inPlace = false;
+    if (r!.status === 'observed' && !r!.obs.ret.ok && s.pressure !== null && needsNoNewVma(s)) {
+      const [again] = await lab.run([unpressured(s)], false);
+      inPlace = again!.status === 'observed' && again!.obs.ret.ok;
+    }
+    return classify(v, inPlace)?.signature === target ? v : undefined;
+  };
+  const holds = async (s: Scenario): Promise<boolean> => {
+    // Cases the model predicts to leak stay out once the Committed_AS cap is near.
+    if (!watch.admit([s], true).length) return false;
+    let v = await shows(s);
+    // A kept candidate must stand on a vouched map count: count, and run again if it was off.
+    if (v && s.pressure !== null && lab.verify()) v = await shows(s);
+    if (v) {
+      watch.account(v);
+      last = { s, v };
+    }
+    return v !== undefined;
+  };
+  const base = `${g.first.id.replace(/@[^@]*$/, '')}-min`;
+  const r = await shrinkScenario(g.first, holds, { maxRuns, base });
+  watch.read(lab.labs());
+  const shrink = { runs: r.runs, steps: r.steps, reproduced: r.reproduced, exhausted: r.exhausted };
+  if (!last) return { ...unshrunk(g, facts), shrink };
+  const c = findingCase(r.scenario, last.v);
+  return {
+    ...g.classified,
+    count: g.count,
+    first: g.first,
+    scenario: r.scenario,
+    shrink,
+    verdict: last.v.verdict,
+    reason: last.v.reason,
+    eras: erasPredicting(last.v),
+    case: c,
+    traces: traces(r.scenario, facts),
+  };
+}
