@@ -193,7 +193,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   const byVersion = eraOfVersion(kernel.version);
   const era = o.era ?? byVersion;
   const budgetMs = o.cases === undefined ? (o.budgetMs ?? 60_000) : undefined;
-  const batchSize = o.batchSize ?? 256;
+  const batchSize = o.batchSize ?? 512;
   const maxFindings = o.maxFindings ?? 500;
   const maxShrunk = o.maxShrunk ?? 100;
   const gen: GenOptions = o.pressure ? { pressure: o.pressure, noPressure: false } : {};
@@ -412,9 +412,7 @@ async function shrinkFinding(
   const holds = async (s: Scenario): Promise<boolean> => {
     // Cases the model predicts to leak stay out once the Committed_AS cap is near.
     if (!watch.admit([s], true).length) return false;
-    let v = await shows(s);
-    // A kept candidate must stand on a vouched map count: count, and run again if it was off.
-    if (v && s.pressure !== null && lab.verify()) v = await shows(s);
+    const v = await shows(s);
     if (v) {
       watch.account(v);
       last = { s, v };
@@ -423,8 +421,19 @@ async function shrinkFinding(
   };
   const base = `${g.first.id.replace(/@[^@]*$/, '')}-min`;
   const r = await shrinkScenario(g.first, holds, { maxRuns, base });
+  // The shrunk case must stand on a vouched map count: when the count
+  // differs from the tracking, run it again from the count.
+  if (last && lab.verify()) {
+    const v = await shows(r.scenario);
+    last = v ? { s: r.scenario, v } : undefined;
+  }
   watch.read(lab.labs());
-  const shrink = { runs: r.runs, steps: r.steps, reproduced: r.reproduced, exhausted: r.exhausted };
+  const shrink = {
+    runs: r.runs,
+    steps: r.steps,
+    reproduced: r.reproduced && last !== undefined,
+    exhausted: r.exhausted,
+  };
   if (!last) return { ...unshrunk(g, facts), shrink };
   const c = findingCase(r.scenario, last.v);
   return {

@@ -5,6 +5,7 @@
 // part. Cases with one signature are one finding.
 import type { CaseVerdict } from '../judge/index.js';
 import type { Difference } from '../judge/differences.js';
+import type { Destroyed } from '../judge/evidence.js';
 import type { EraId, Prediction } from '../model/types.js';
 import type { Scenario } from '../scenarios/types.js';
 
@@ -33,7 +34,7 @@ export interface Classified {
   kind: string;
   /** The errno the call returned, 'ok' for success, '-' when it did not run. */
   errno: string;
-  /** What an error return destroyed, by role: "dst:unmapped", "old:changed"... */
+  /** What an error return destroyed, the most severe loss per role: "dst:unmapped", "old:changed"... */
   destroyed: string[];
   /** Where the kernel and the judging era's model part. */
   step: string;
@@ -43,6 +44,25 @@ export interface Classified {
 /** The role of a layout piece: dst for the destination's pieces, old for the old range's, other for the rest. */
 export function roleOf(label: string): 'dst' | 'old' | 'other' {
   return label.startsWith('dst') ? 'dst' : label.startsWith('old') ? 'old' : 'other';
+}
+
+/** Severity of a loss, most severe first. */
+const LOSS: Destroyed['what'][] = ['unmapped', 'zeroed', 'changed', 'perms'];
+
+/**
+ * What was destroyed, by role: the most severe loss of each role, e.g.
+ * ["dst:unmapped", "old:zeroed"]. One loss per role keeps layouts with more
+ * pieces in the same finding, so that shrinking can take the pieces away.
+ */
+export function destroyedByRole(d: Destroyed[]): string[] {
+  const worst = new Map<string, number>();
+  for (const x of d) {
+    for (const p of x.pieces) {
+      const role = roleOf(p);
+      worst.set(role, Math.min(worst.get(role) ?? LOSS.length, LOSS.indexOf(x.what)));
+    }
+  }
+  return [...worst].map(([role, i]) => `${role}:${LOSS[i]}`).sort();
 }
 
 /** A reason with its numbers and lists taken out: what stays the same from case to case. */
@@ -102,9 +122,7 @@ export function classify(v: CaseVerdict, inPlace = false): Classified | null {
   if (!j) return null;
   const ret = j.run.obs.ret;
   const errno = ret.ok ? 'ok' : ret.errno;
-  const destroyed = [
-    ...new Set(j.destroyed.flatMap((d) => d.pieces.map((p) => `${roleOf(p)}:${d.what}`))),
-  ].sort();
+  const destroyed = destroyedByRole(j.destroyed);
   const firstDiff = differenceShape(v.differences[0]);
   if (v.verdict === 'fail:destroyed') {
     const step = v.predictedDestruction
