@@ -273,7 +273,10 @@ function dstLayout(d: Draw, at: number, n: number): Piece[] {
         out.push(piece(i, p, pages));
         p += pages;
         if (i >= 3) {
-          out[out.length - 1]!.pages += end - p;
+          // The fourth piece takes the rest (a memfd's file grows with it).
+          const last = out[out.length - 1]!;
+          last.pages += end - p;
+          if (last.backing === 'memfd') last.objectPages = last.pages;
           break;
         }
       }
