@@ -71,6 +71,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Ex
     overcommit: { mode: 0, totalPages, commitLimit: totalPages, committed: totalPages / 4 },
     taskSize: 2 ** 47 / P - 1,
     window: WINDOW,
+    picked: pc.picked,
   };
   const prediction = predict(pc, start, era, env);
   const before = layoutState(pc, start);
@@ -108,7 +109,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Ex
   });
   lines.push('');
   const r = prediction.ret;
-  const ranges = pc.ranges;
+  const ranges = pc.views;
   let lost: Destroyed[] = [];
   if (r.ok) {
     lines.push(

@@ -16,6 +16,11 @@ export interface Observation {
   mapCountMethod: 'counted' | 'tracked';
   /** The query method: PROCMAP_QUERY or the maps text. */
   queryMethod: 'ioctl' | 'text';
+  /**
+   * Where the kernel put a range it picked (first page), when that lies
+   * outside the case's ranges; `after` shows it at the placement's `picked`.
+   */
+  movedTo?: number;
 }
 
 /** What the kernel's checks read in this case, besides the VMAs. */

@@ -25,7 +25,7 @@ export interface PlacedPiece {
 
 /**
  * One step of laying out the region, in the order the lab makes them: every
- * piece is mapped read-write, stamped, then given its protection and locked.
+ * piece is mapped read-write, stamped, locked, then given its protection.
  */
 export type LayoutStep =
   | { kind: 'memfd'; piece: number; pages: number }
@@ -41,12 +41,18 @@ export interface Placement {
   window: number;
   windowPages: number;
   newPages: number;
-  /** The call in page numbers, flags as bits. */
+  /** The call in page numbers, flags as bits (lengths rounded up to pages; `raw` says what was not aligned). */
   call: MremapCall;
+  /** The call's arguments as the lab passes them, in bytes. */
+  args: { old: bigint; oldLength: bigint; newLength: bigint; flags: number; newAddr: bigint };
+  /** Where the model puts a move to an address the kernel picks: just past the window. */
+  picked: number;
   pieces: PlacedPiece[];
   layout: LayoutStep[];
-  /** Page ranges [start, end) the case can touch: the window, and [0, new_len) for new_addr 0. */
+  /** Page ranges [start, end) the case can touch in the lab: the window, and [0, new_len) for new_addr 0. */
   ranges: [number, number][];
+  /** The ranges the model and the judge look at: those, and the place of a range the kernel picks. */
+  views: [number, number][];
   /** Spans [start, pages) of pages read back before and after the call. */
   evidence: [number, number][];
 }
@@ -80,6 +86,8 @@ function layoutSteps(pieces: PlacedPiece[]): LayoutStep[] {
   for (const { piece: p, index, object, start } of pieces) {
     steps.push({ kind: 'mmap', piece: index, start, pages: p.pages, backing: p.backing });
     steps.push({ kind: 'stamp', piece: index, start, pages: p.pages, object });
+    // Locked while still readable: mlock() of a PROT_NONE range fails to populate it (ENOMEM).
+    if (p.mlock) steps.push({ kind: 'mlock', piece: index, start, pages: p.pages });
     if (p.prot !== 'rw') {
       steps.push({
         kind: 'mprotect',
@@ -89,7 +97,6 @@ function layoutSteps(pieces: PlacedPiece[]): LayoutStep[] {
         prot: PROT_BITS[p.prot],
       });
     }
-    if (p.mlock) steps.push({ kind: 'mlock', piece: index, start, pages: p.pages });
   }
   return steps;
 }
@@ -121,14 +128,31 @@ function evidenceSpans(
 export function place(s: Scenario, facts: PlacementFacts, window: number): Placement {
   const { windowPages, newPages } = resolveSizes(s, facts);
   const c = s.call;
+  const P = facts.pageSize;
   const call: MremapCall = {
     old: window + c.old,
     oldLen: c.oldPages,
     newLen: newPages,
-    flags: flagBits(c.flags),
+    flags: flagBits(c.flags) | (c.otherFlags ?? 0),
     newAddr: c.newAddr === undefined || c.newAddr === 'zero' ? 0 : window + c.newAddr,
   };
+  const raw = {
+    ...(c.oldMisalign ? { addrOff: c.oldMisalign } : {}),
+    ...(c.newMisalign ? { newAddrOff: c.newMisalign } : {}),
+    ...(c.oldShort ? { oldBytes: c.oldPages * P - c.oldShort } : {}),
+    ...(c.newShort ? { newBytes: newPages * P - c.newShort } : {}),
+  };
+  if (Object.keys(raw).length) call.raw = raw;
+  const B = (pages: number) => BigInt(pages) * BigInt(P);
+  const args = {
+    old: B(call.old) + BigInt(raw.addrOff ?? 0),
+    oldLength: raw.oldBytes !== undefined ? BigInt(raw.oldBytes) : B(call.oldLen),
+    newLength: raw.newBytes !== undefined ? BigInt(raw.newBytes) : B(call.newLen),
+    flags: call.flags,
+    newAddr: B(call.newAddr) + BigInt(raw.newAddrOff ?? 0),
+  };
   const low: [number, number] | undefined = c.newAddr === 'zero' ? [0, newPages] : undefined;
+  const picked = window + windowPages + 64;
   const pieces = s.layout.map((piece, index) => ({
     piece,
     index,
@@ -138,14 +162,17 @@ export function place(s: Scenario, facts: PlacementFacts, window: number): Place
   }));
   return {
     scenario: s,
-    pageSize: facts.pageSize,
+    pageSize: P,
     window,
     windowPages,
     newPages,
     call,
+    args,
+    picked,
     pieces,
     layout: layoutSteps(pieces),
     ranges: [[window, window + windowPages], ...(low ? [low] : [])],
+    views: [[window, window + windowPages], ...(low ? [low] : []), [picked, picked + newPages]],
     evidence: evidenceSpans(s, window, windowPages, newPages, low),
   };
 }

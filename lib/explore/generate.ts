@@ -269,10 +269,16 @@ function dstLayout(d: Draw, at: number, n: number): Piece[] {
       const end = at + n + b;
       for (let i = 0; p < end; i++) {
         const x = d.dstPieces[i % d.dstPieces.length]!;
-        // The fourth piece takes the rest, so that at most four tile it.
-        const pages = i >= 3 ? end - p : Math.min(x.pages, end - p);
+        const pages = Math.min(x.pages, end - p);
         out.push(piece(i, p, pages));
         p += pages;
+        if (i >= 3) {
+          // The fourth piece takes the rest (a memfd's file grows with it).
+          const last = out[out.length - 1]!;
+          last.pages += end - p;
+          if (last.backing === 'memfd') last.objectPages = last.pages;
+          break;
+        }
       }
       return out;
     }

@@ -38,6 +38,7 @@ export function predictEra(run: ObservedRun, era: EraId, facts: MachineFacts): E
     const prediction = predict(run.placement, caseStart(run), era, {
       ...modelEnv(facts, run.inputs, era),
       window: run.placement.window,
+      picked: run.placement.picked,
     });
     return { era, prediction, differences: differences(run.placement, run.obs, prediction) };
   } catch (err) {

@@ -8,6 +8,7 @@ import type { EraId } from '../model/types.js';
 import { caseStart, type CaseRun, type ObservedRun } from '../observation.js';
 import { labelAt } from '../placement.js';
 import { cycleDriftPages, judgeAccounting } from './accounting.js';
+import { contractBreaches } from './contract.js';
 import { describeDifference } from './differences.js';
 import { predictEras } from './eras.js';
 import { destroyedBetween, modelSnapshot } from './evidence.js';
@@ -34,8 +35,8 @@ function destruction(run: ObservedRun, j: Omit<Judged, 'destroyed' | 'predictedD
   const predictedDestroyed = j.prediction.ret.ok
     ? []
     : destroyedBetween(
-        modelSnapshot(layoutState(p, caseStart(run)), p.ranges, keys),
-        modelSnapshot(j.prediction.state, p.ranges, keys),
+        modelSnapshot(layoutState(p, caseStart(run)), p.views, keys),
+        modelSnapshot(j.prediction.state, p.views, keys),
         label,
       );
   return { destroyed, predictedDestroyed };
@@ -71,6 +72,16 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
   const diffs = mine.differences;
   const words = diffs.map((d) => describeDifference(d, run.placement));
   const base = { matches };
+  const breaches = contractBreaches(run);
+  if (breaches.length) {
+    return {
+      ...base,
+      verdict: 'fail:contract',
+      reason: `succeeded but broke the contract of mremap(2): ${breaches[0]}; the ${opts.era} model ${diffs.length ? 'does not predict this' : 'predicts this too: a kernel bug of its era'}`,
+      judged: j,
+      differences: diffs,
+    };
+  }
   const invariant = run.placement.scenario.invariant;
   if (invariant === 'in-place') return judgeInPlace(j, diffs, words, opts.facts, base);
   if (invariant === 'accounting' && run.accounting) {

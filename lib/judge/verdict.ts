@@ -10,6 +10,7 @@ export const VERDICTS = [
   'fail:destroyed',
   'fail:model',
   'fail:invariant',
+  'fail:contract',
   'skip',
   'broken',
 ] as const;

@@ -30,6 +30,15 @@ export const EVERY_CALL_7_1: MapCountRule = {
   passText: (c, M) => `map-count check under the lock: map_count ${c} + 4 <= ${M}, passes`,
 };
 
+/** 7.2: the same check with room for one more VMA for a MREMAP_DONTUNMAP call: c >= M-4. */
+export const EVERY_CALL_7_2_DONTUNMAP: MapCountRule = {
+  expr: 'map_count + 5 > max_map_count',
+  fails: (c, M) => c + 5 > M,
+  failText: (c, M) =>
+    `map-count check under the lock, for every call, one more for MREMAP_DONTUNMAP: map_count ${c} + 5 > max_map_count ${M}`,
+  passText: (c, M) => `map-count check under the lock: map_count ${c} + 5 <= ${M}, passes`,
+};
+
 /** move_vma() up to 7.0: fails when map_count >= max - 3. */
 export const MOVE_VMA: MapCountRule = {
   expr: 'map_count >= max_map_count - 3',

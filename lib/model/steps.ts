@@ -99,7 +99,18 @@ export class Run {
 
   // --- checks before anything is locked or touched -----------------------
 
-  /** SYSCALL_DEFINE5(mremap) up to 6.14: flags, lengths and the old address. */
+  /**
+   * MREMAP_DONTUNMAP's old_len == new_len, as the release compares them: the
+   * lengths as passed (to 6.16), or rounded to pages first (7.1+).
+   */
+  private dontunmapLengthsDiffer(rounded: boolean): boolean {
+    const c = this.call;
+    if (rounded || !c.raw) return c.oldLen !== c.newLen;
+    const P = this.env.pageSize;
+    return (c.raw.oldBytes ?? c.oldLen * P) !== (c.raw.newBytes ?? c.newLen * P);
+  }
+
+  /** SYSCALL_DEFINE5(mremap) up to 6.14: flags, the old address and the lengths. */
   entryChecks(fn: string, o: { dontunmapKnown: boolean }): void {
     const c = this.call;
     const known = MREMAP_MAYMOVE | MREMAP_FIXED | (o.dontunmapKnown ? MREMAP_DONTUNMAP : 0);
@@ -111,19 +122,21 @@ export class Run {
       );
     }
     if (this.fixed && !this.maymove) this.fail(fn, 'EINVAL', 'MREMAP_FIXED without MREMAP_MAYMOVE');
-    if (this.dontunmap && (!this.maymove || c.oldLen !== c.newLen)) {
+    if (this.dontunmap && (!this.maymove || this.dontunmapLengthsDiffer(false))) {
       this.fail(fn, 'EINVAL', 'MREMAP_DONTUNMAP needs MREMAP_MAYMOVE and old_len == new_len');
     }
+    if (c.raw?.addrOff) this.fail(fn, 'EINVAL', 'addr is not page-aligned');
     if (c.newLen === 0) this.fail(fn, 'EINVAL', 'new_len is 0');
     this.note(fn, 'flags, alignment and lengths are valid');
   }
 
   /** check_mremap_params() (6.15+); the early map-count check is a separate step. */
-  checkMremapParams(o: { taskSizeAndOverlap: boolean }): void {
+  checkMremapParams(o: { taskSizeAndOverlap: boolean; roundedDontunmap: boolean }): void {
     const fn = 'check_mremap_params()';
     const c = this.call;
     if (c.flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
       this.fail(fn, 'EINVAL', 'unknown flags');
+    if (c.raw?.addrOff) this.fail(fn, 'EINVAL', 'addr is not page-aligned');
     if (c.newLen === 0) this.fail(fn, 'EINVAL', 'new_len is 0');
     if (o.taskSizeAndOverlap && c.newLen > this.env.taskSize)
       this.fail(fn, 'EINVAL', 'new_len > TASK_SIZE');
@@ -131,20 +144,22 @@ export class Run {
       this.note(fn, 'no MREMAP_FIXED or MREMAP_DONTUNMAP: no new address to check');
       return;
     }
+    if (c.raw?.newAddrOff) this.fail(fn, 'EINVAL', 'new_addr is not page-aligned');
     if (o.taskSizeAndOverlap && c.newAddr > this.env.taskSize - c.newLen) {
       this.fail(fn, 'EINVAL', 'new_addr + new_len > TASK_SIZE');
     }
     if (!this.maymove)
       this.fail(fn, 'EINVAL', 'MREMAP_FIXED/MREMAP_DONTUNMAP without MREMAP_MAYMOVE');
-    if (this.dontunmap && c.oldLen !== c.newLen)
+    if (this.dontunmap && this.dontunmapLengthsDiffer(o.roundedDontunmap))
       this.fail(fn, 'EINVAL', 'MREMAP_DONTUNMAP with old_len != new_len');
     if (o.taskSizeAndOverlap) this.overlap(fn);
     this.note(fn, 'parameters are valid');
   }
 
-  /** new_addr alignment and TASK_SIZE (mremap_to() up to 6.16). */
+  /** new_addr alignment and TASK_SIZE (mremap_to() up to 6.16; 6.15-6.16 check the alignment earlier). */
   newAddrChecks(fn: string): void {
     const c = this.call;
+    if (c.raw?.newAddrOff) this.fail(fn, 'EINVAL', 'new_addr is not page-aligned');
     if (c.newLen > this.env.taskSize || c.newAddr > this.env.taskSize - c.newLen) {
       this.fail(fn, 'EINVAL', 'new range beyond TASK_SIZE');
     }
@@ -326,67 +341,103 @@ export class Run {
     this.note(fn, `VM_ACCOUNT charge of ${pages} pages is allowed`);
   }
 
-  /** get_unmapped_area(MAP_FIXED) and security_mmap_addr(): EPERM below mmap_min_addr without CAP_SYS_RAWIO. */
-  getUnmappedArea(fn: string, call: MremapCall): void {
-    const addrBytes = call.newAddr * this.env.pageSize;
-    if (addrBytes < this.env.mmapMinAddr && !this.env.capSysRawio) {
-      this.fail(
-        `${fn}: get_unmapped_area() -> security_mmap_addr()`,
-        'EPERM',
-        `new_addr 0x${addrBytes.toString(16)} < vm.mmap_min_addr ${this.env.mmapMinAddr} and no CAP_SYS_RAWIO`,
-      );
+  /**
+   * get_unmapped_area(): where the move goes. With MREMAP_FIXED new_addr
+   * itself, refused below vm.mmap_min_addr without CAP_SYS_RAWIO
+   * (security_mmap_addr(), EPERM); otherwise new_addr is a hint the
+   * allocator takes when the range is free (MREMAP_DONTUNMAP), or the kernel
+   * picks any free range (the model puts it at env.picked).
+   */
+  moveTarget(fn: string, call: MremapCall): { page: number; picked: boolean } {
+    const at = `${fn}: get_unmapped_area()`;
+    if (this.fixed) {
+      const addrBytes = call.newAddr * this.env.pageSize;
+      if (addrBytes < this.env.mmapMinAddr && !this.env.capSysRawio) {
+        this.fail(
+          `${at} -> security_mmap_addr()`,
+          'EPERM',
+          `new_addr 0x${addrBytes.toString(16)} < vm.mmap_min_addr ${this.env.mmapMinAddr} and no CAP_SYS_RAWIO`,
+        );
+      }
+      this.note(at, 'the new address is acceptable');
+      return { page: call.newAddr, picked: false };
     }
-    this.note(`${fn}: get_unmapped_area()`, 'the new address is acceptable');
+    const hint = this.dontunmap ? call.newAddr : 0;
+    if (
+      hint !== 0 &&
+      hint * this.env.pageSize >= this.env.mmapMinAddr &&
+      this.state.within(hint, hint + call.newLen).length === 0
+    ) {
+      this.note(at, `the hint ${this.pg(hint)} is free: the new range goes there`);
+      return { page: hint, picked: false };
+    }
+    if (this.env.picked === undefined) {
+      throw new Error('the model needs a place for a move to an address the kernel picks');
+    }
+    this.note(at, 'the kernel picks a free range (its address is not predicted)');
+    return { page: this.env.picked, picked: true };
   }
 
   // --- the move ------------------------------------------------------------
 
   /**
    * move_vma(): its own map-count check, the VM_ACCOUNT charge where the
-   * release makes it here, copy_vma() and the page-table move, then the old
-   * range is unmapped (or, with MREMAP_DONTUNMAP, kept mapped and emptied).
+   * release makes it here, copy_vma() and the page-table move to
+   * `call.newAddr`, then the old range is unmapped; with MREMAP_DONTUNMAP the
+   * old VMA stays mapped, emptied of private pages and no longer locked
+   * (on the whole VMA, or from 7.2 only on the part that moved: `splitLocked`).
    * `call` is the call as (b) left it.
    */
   moveVma(
     fn: string,
     call: MremapCall,
-    o: { mapCount: MapCountRule; charge: ChargePolicy },
+    o: { mapCount: MapCountRule; charge: ChargePolicy; splitLocked?: boolean },
   ): number {
     const s = this.state;
-    if (o.mapCount.fails(s.mapCount, this.M)) {
-      this.fail(fn, 'ENOMEM', o.mapCount.failText(s.mapCount, this.M, ''));
-    }
-    this.note(fn, o.mapCount.passText(s.mapCount, this.M, ''));
     const vma = s.lookup(call.old)!;
+    const rule = o.mapCount;
+    const extra = o.splitLocked && this.dontunmap && vma.locked ? 1 : 0;
+    // 7.2 asks for one more VMA of room for a DONTUNMAP move of an mlocked VMA, which it splits.
+    if (rule.fails(s.mapCount + extra, this.M)) {
+      this.fail(fn, 'ENOMEM', rule.failText(s.mapCount + extra, this.M, ''));
+    }
+    this.note(fn, rule.passText(s.mapCount, this.M, ''));
     this.moveCharge(fn, vma, call, o.charge);
+    const to = this.pg(call.newAddr);
+    if (this.dontunmap) {
+      if (o.splitLocked && vma.locked) {
+        s.splitAt(call.old);
+        s.splitAt(call.old + call.oldLen);
+      }
+      const src = s.lookup(call.old)!;
+      const copy = s.copyAndMove(src, call.old, call.newAddr, call.oldLen, call.newLen);
+      s.dropPages(call.old, call.old + call.oldLen);
+      // The old VMA loses VM_LOCKED; locked_vm is left as it was ("we won't unmap").
+      if (src.locked) {
+        src.locked = false;
+        if (copy.locked) s.lockedVm -= call.newLen;
+      }
+      this.note(
+        fn,
+        `copy_vma() + move_page_tables(): moved to ${to}; MREMAP_DONTUNMAP keeps the old VMA, empty; map_count now ${s.mapCount}`,
+        true,
+      );
+      return call.newAddr;
+    }
     // The old range must be a single VMA piece here.
     s.splitAt(call.old);
     s.splitAt(call.old + call.oldLen);
     const src = s.lookup(call.old)!;
     s.copyAndMove(src, call.old, call.newAddr, call.oldLen, call.newLen);
-    if (this.dontunmap) {
-      // The old VMA stays, without its pages and without VM_LOCKED.
-      s.dropPages(call.old, call.old + call.oldLen);
-      if (src.locked) {
-        src.locked = false;
-        s.lockedVm -= call.oldLen;
-      }
-      this.note(
-        fn,
-        `copy_vma() + move_page_tables(): moved to ${this.pg(call.newAddr)}; MREMAP_DONTUNMAP keeps the old VMA, empty; map_count now ${s.mapCount}`,
-        true,
-      );
-    } else {
-      // The charge moved with the pages: move_vma() clears VM_ACCOUNT on the
-      // old range before do_munmap(), whose failure it ignores.
-      src.account = false;
-      s.munmap(call.old, call.old + call.oldLen, Infinity);
-      this.note(
-        fn,
-        `copy_vma() + move_page_tables(): moved to ${this.pg(call.newAddr)}, old range unmapped; map_count now ${s.mapCount}`,
-        true,
-      );
-    }
+    // The charge moved with the pages: move_vma() clears VM_ACCOUNT on the
+    // old range before do_munmap(), whose failure it ignores.
+    src.account = false;
+    s.munmap(call.old, call.old + call.oldLen, Infinity);
+    this.note(
+      fn,
+      `copy_vma() + move_page_tables(): moved to ${to}, old range unmapped; map_count now ${s.mapCount}`,
+      true,
+    );
     return call.newAddr;
   }
 
@@ -428,10 +479,20 @@ export class Run {
 
   /**
    * Calls without MREMAP_FIXED or MREMAP_DONTUNMAP: the same-size no-op, the
-   * in-place shrink and the in-place grow (vma_expandable), moving with
-   * MREMAP_MAYMOVE when it cannot grow in place.
+   * in-place shrink (munmap of the tail, whatever it covers), and the grow:
+   * in place when the old range ends at its VMA's end and the room after it
+   * is free (vma_expandable), else with MREMAP_MAYMOVE a move to an address
+   * the kernel picks, else ENOMEM.
    */
-  inPlace(fn: string, o: { lookupDone: boolean }): ModelReturn {
+  inPlace(
+    fn: string,
+    o: {
+      lookupDone: boolean;
+      /** vma_to_resize() charges a grow (to 5.14). */
+      resizeCharges: boolean;
+      move: { mapCount: MapCountRule; charge: ChargePolicy };
+    },
+  ): ModelReturn {
     const c = this.call;
     const s = this.state;
     if (c.oldLen === c.newLen) {
@@ -448,11 +509,14 @@ export class Run {
     const vma = o.lookupDone
       ? s.lookup(c.old)!
       : this.lookupOld(`${fn}: vma_to_resize()`, c, 'for the grow');
-    this.resizeChecks(`${fn}: vma_to_resize()`, vma, c, { dontunmap: 'none' });
+    this.resizeChecks(`${fn}: vma_to_resize()`, vma, c, {
+      dontunmap: 'none',
+      charge: o.resizeCharges,
+    });
     const delta = c.newLen - c.oldLen;
     const free = s.within(vma.end, vma.end + delta).length === 0;
     if (c.old + c.oldLen === vma.end && free) {
-      this.charge(fn, vma, delta);
+      if (!o.resizeCharges) this.charge(fn, vma, delta);
       s.expand(vma, vma.end + delta);
       this.note(
         fn,
@@ -463,6 +527,8 @@ export class Run {
     }
     if (!this.maymove)
       this.fail(fn, 'ENOMEM', 'cannot grow in place and MREMAP_MAYMOVE is not set');
-    throw new Error('the model does not follow a move to an address the kernel picks');
+    const target = this.moveTarget(fn, c);
+    const page = this.moveVma('move_vma()', { ...c, newAddr: target.page }, o.move);
+    return { ok: true, page, picked: target.picked };
   }
 }

@@ -65,7 +65,7 @@ export function atLeast(v: KernelVersion, major: number, minor: number): boolean
   return v[0] > major || (v[0] === major && v[1] >= minor);
 }
 
-/** One mremap() call, in pages (the probe only makes page-aligned calls). */
+/** One mremap() call, in pages: lengths as PAGE_ALIGN() rounds them up. */
 export interface MremapCall {
   old: number;
   oldLen: number;
@@ -73,6 +73,8 @@ export interface MremapCall {
   flags: number;
   /** Page number of new_addr (0 for none). */
   newAddr: number;
+  /** What the pages hide, for unaligned calls: addr or new_addr off a page boundary, the lengths in bytes as passed. */
+  raw?: { addrOff?: number; newAddrOff?: number; oldBytes?: number; newBytes?: number };
 }
 
 export interface Overcommit {
@@ -104,6 +106,12 @@ export interface ModelEnv {
   taskSize: number;
   /** First page of the experiment window: the trace names pages as W+n from it. */
   window?: number;
+  /**
+   * Where the model puts a move to an address the kernel picks (outside the
+   * case's ranges): the judge compares the shape and contents there with
+   * what the kernel put at the address it returned.
+   */
+  picked?: number;
 }
 
 export interface Step {
@@ -118,7 +126,8 @@ export interface Step {
 }
 
 export type ModelReturn =
-  | { ok: true; page: number }
+  /** Success at a page; `picked` when the kernel chose the address (any free one). */
+  | { ok: true; page: number; picked?: boolean }
   /** A non-error return that is not an address (5.16's EFAULT returned as +14). */
   | { ok: true; raw: number }
   | { ok: false; errno: string };

@@ -205,10 +205,32 @@ export class VmaSet {
     if (!v) throw new Error(`model: write to unmapped page ${p}`);
     if (v.backing.kind === 'anon') {
       this.anonPages.set(p, c);
-      v.anon ??= this.newAnonId();
+      v.anon ??= this.reusableAnon(v) ?? this.newAnonId();
     } else {
       this.objects.get(v.backing.object)!.pages.set(v.pgoff + (p - v.start), c);
     }
+  }
+
+  /**
+   * find_mergeable_anon_vma(): the first fault of a VMA takes a neighbour's
+   * anon_vma when the two could merge but for their protections
+   * (anon_vma_compatible(): adjacent, the following pgoff, the same flags but
+   * for read/write/exec), next first, then prev. So pieces that differ only in
+   * protection share one, and merge when an mprotect makes them equal.
+   */
+  private reusableAnon(v: ModelVma): number | null {
+    const compatible = (a: ModelVma, b: ModelVma) =>
+      a.end === b.start &&
+      a.shared === b.shared &&
+      a.locked === b.locked &&
+      a.account === b.account &&
+      sameBacking(a.backing, b.backing) &&
+      a.pgoff + (a.end - a.start) === b.pgoff;
+    const next = this.vmas.find((x) => x.start === v.end);
+    if (next?.anon != null && compatible(v, next)) return next.anon;
+    const prev = this.vmas.find((x) => x.end === v.start);
+    if (prev?.anon != null && compatible(prev, v)) return prev.anon;
+    return null;
   }
 
   /** Splits the VMA containing p at p (p strictly inside). __split_vma: no map-count check. */

@@ -75,13 +75,19 @@ export function expectedJson(j: Judged): Expected {
   const p = j.run.placement;
   const P = p.pageSize;
   const pred = j.prediction;
-  const after = modelSnapshot(pred.state, p.ranges, j.run.obs.after.pages.keys());
+  const after = modelSnapshot(pred.state, p.views, j.run.obs.after.pages.keys());
   const value = returnValue(pred.ret, P);
   return {
     era: j.era,
     errno: pred.ret.ok ? null : pred.ret.errno,
     return:
-      value === null ? null : 'raw' in pred.ret ? String(pred.ret.raw) : `0x${value.toString(16)}`,
+      value === null
+        ? null
+        : 'raw' in pred.ret
+          ? String(pred.ret.raw)
+          : 'picked' in pred.ret && pred.ret.picked
+            ? 'picked by the kernel'
+            : `0x${value.toString(16)}`,
     mapCountAfter: pred.state.mapCount,
     vmas: vmasJson(after.vmas, P),
     pages: runsJson(after.pages, P),

@@ -134,6 +134,7 @@ export const COLORS: Record<string, string> = {
   'fail:destroyed': '#d62728',
   'fail:model': '#ff7f0e',
   'fail:invariant': '#e377c2',
+  'fail:contract': '#8c564b',
 };
 
 export function formatHtml(r: RunReport): string {
@@ -174,7 +175,7 @@ ${REPORT_CSS}
 <p>${esc(r.kernel.arch)}, vm.max_map_count ${r.limit.maxMapCount}${r.limit.loweredFrom !== null ? ` (lowered from ${r.limit.loweredFrom})` : ''}; mremap-probe ${esc(r.tool.version)}, ${esc(r.startedAt)}, ${r.elapsedMs} ms.</p>
 <p>Era by version: <b>${esc(r.era.byVersion)}</b>; by behaviour: <b>${esc(r.era.byBehaviour ?? 'none')}</b> (${r.era.agrees ? 'agrees' : 'does not agree'}).</p>
 <table><tr>${ERAS.map((e) => `<th>${esc(e)}</th>`).join('')}</tr><tr>${scores}</tr></table>
-<p>${r.summary.total} cases: ${n.pass} pass, ${n['fail:destroyed']} fail:destroyed, ${n['fail:model']} fail:model, ${n['fail:invariant']} fail:invariant, ${n.skip} skip, ${n.broken} broken.</p>
+<p>${r.summary.total} cases: ${n.pass} pass, ${n['fail:destroyed']} fail:destroyed, ${n['fail:model']} fail:model, ${n['fail:invariant']} fail:invariant, ${n['fail:contract'] ?? 0} fail:contract, ${n.skip} skip, ${n.broken} broken.</p>
 ${LEGEND}
 <table><tr><th>verdict</th><th>case</th><th>result</th><th>reason</th></tr>
 ${rows}

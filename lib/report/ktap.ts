@@ -1,6 +1,6 @@
 // KTAP, as kselftest writes it: a plan, one result line per case, SKIP
 // directives, diagnostics as "#" lines, and the Totals line.
-import type { RunReport } from './report.js';
+import { failures, type RunReport } from './report.js';
 
 function clean(s: string): string {
   // '#' starts a directive in KTAP; keep descriptions on one line without it.
@@ -28,7 +28,7 @@ export function formatKtap(r: RunReport): string {
     out.push(`${c.verdict === 'pass' ? 'ok' : 'not ok'} ${n} ${c.id}`);
   });
   const s = r.summary.counts;
-  const fail = s['fail:destroyed'] + s['fail:model'] + s['fail:invariant'];
+  const fail = failures(s);
   out.push(
     `# Totals: pass:${s.pass} fail:${fail} xfail:0 xpass:0 skip:${s.skip} error:${s.broken}`,
   );

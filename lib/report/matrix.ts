@@ -94,7 +94,7 @@ export function formatMatrixTable(m: MatrixReport, markdown = false): string {
     else if (k.report) {
       const s = k.report.summary.counts;
       out.push(
-        `${k.release}: ${s.pass} pass, ${s['fail:destroyed']} fail:destroyed, ${s['fail:model']} fail:model, ${s['fail:invariant']} fail:invariant, ${s.skip} skip, ${s.broken} broken; era scores ${ERAS.map((e) => `${e} ${k.report!.era.scores[e].matched}`).join(', ')}`,
+        `${k.release}: ${s.pass} pass, ${s['fail:destroyed']} fail:destroyed, ${s['fail:model']} fail:model, ${s['fail:invariant']} fail:invariant, ${s['fail:contract'] ?? 0} fail:contract, ${s.skip} skip, ${s.broken} broken; era scores ${ERAS.map((e) => `${e} ${k.report!.era.scores[e].matched}`).join(', ')}`,
       );
     }
   }

@@ -37,7 +37,7 @@ export function formatTable(r: RunReport): string {
   const n = r.summary.counts;
   out.push(
     `summary: ${r.summary.total} cases: ${n.pass} pass, ${n['fail:destroyed']} fail:destroyed, ${n['fail:model']} fail:model, ` +
-      `${n['fail:invariant']} fail:invariant, ${n.skip} skip, ${n.broken} broken (${r.elapsedMs} ms)`,
+      `${n['fail:invariant']} fail:invariant, ${n['fail:contract'] ?? 0} fail:contract, ${n.skip} skip, ${n.broken} broken (${r.elapsedMs} ms)`,
   );
   if (r.summary.destroyedOnError.length) {
     out.push('', 'destroyed on error:');
@@ -49,7 +49,9 @@ export function formatTable(r: RunReport): string {
       if (c?.repro) out.push(`    reproduce: ${c.repro}`);
     }
   }
-  const model = r.cases.filter((c) => c.verdict === 'fail:model' || c.verdict === 'fail:invariant');
+  const model = r.cases.filter(
+    (c) => c.verdict.startsWith('fail:') && c.verdict !== 'fail:destroyed',
+  );
   if (model.length) {
     out.push('', 'departures:');
     for (const c of model) {

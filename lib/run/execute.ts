@@ -14,7 +14,7 @@ import {
 import { layoutState } from '../model/predict.js';
 import { native } from '../native.js';
 import type { CaseInputs, CaseRun, Observation } from '../observation.js';
-import { addressOf, place, resolveSizes, type Placement } from '../placement.js';
+import { addressOf, MAX_EVIDENCE, place, resolveSizes, type Placement } from '../placement.js';
 import type { PressureLab } from '../pressure.js';
 import { decodePages, decodeVmas, op, protocol, type LabOp, type LabResult } from '../protocol.js';
 import type { BackingKind, Capability, Scenario } from '../scenarios/types.js';
@@ -102,7 +102,32 @@ function readEvidence(p: Placement, res: LabResult[]): Snapshot & { method: 'ioc
       decodePages(r.data).forEach((state, i) => pages.set(start + i, state));
     }
   }
+  // The ranges are queried in turn; the model lists VMAs by address.
+  vmas.sort((a, b) => a.start - b.start);
   return { vmas, pages, method };
+}
+
+/** VMAs the queries of a batch found. */
+function queriedVmas(res: LabResult[]): number {
+  return res.filter((r) => r.op === 'query').reduce((n, r) => n + Math.max(0, Number(r.ret)), 0);
+}
+
+/** The page range a successful call returned, when it lies outside the case's ranges. */
+function pickedRange(p: Placement, ret: bigint): [number, number] | undefined {
+  const P = BigInt(p.pageSize);
+  if (ret % P !== 0n) return undefined;
+  const start = Number(ret / P);
+  const end = start + p.newPages;
+  if (p.ranges.some(([a, b]) => end > a && start < b)) return undefined;
+  return [start, end];
+}
+
+/** The query and page check of one range. */
+function evidenceAt(p: Placement, [a, b]: [number, number], nonce: bigint): LabOp[] {
+  return [
+    op.query({ start: addressOf(p, a), end: addressOf(p, b) }),
+    op.check({ addr: addressOf(p, a), pages: Math.min(b - a, MAX_EVIDENCE), nonce }),
+  ];
 }
 
 function fmtVmas(v: VmaView[], W: number): string {
@@ -128,15 +153,12 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
     };
   }
   const p = place(s, facts, Number(pl.arena.regionBase / BP));
-  // The tracker follows what a query of the ranges reports.
+  // The tracker follows what a query of the ranges reports (with a range the kernel picked).
+  const extra: [number, number][] = [];
+  const all = () => [...p.ranges, ...extra];
   const queryRanges = () =>
-    p.ranges.map(([a, b]) => op.query({ start: addressOf(p, a), end: addressOf(p, b) }));
-  const observe = (res: LabResult[]) => {
-    const n = res
-      .filter((r) => r.op === 'query')
-      .reduce((sum, r) => sum + Math.max(0, Number(r.ret)), 0);
-    pl.observeRegion(n);
-  };
+    all().map(([a, b]) => op.query({ start: addressOf(p, a), end: addressOf(p, b) }));
+  const observe = (res: LabResult[]) => pl.observeRegion(queriedVmas(res));
 
   // Room for the layout: fillers down (or gone) before building it.
   if (s.pressure === null) pl.setFillers(0);
@@ -145,7 +167,7 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
   const nonce = BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 52)) * 4099n + 1n);
   const fds = new Map<number, number>();
   const teardown = () => {
-    const ops: LabOp[] = p.ranges.map(([a, b]) =>
+    const ops: LabOp[] = all().map(([a, b]) =>
       op.munmap({ addr: addressOf(p, a), length: addressOf(p, b - a) }),
     );
     for (const fd of fds.values()) ops.push(op.close({ fd }));
@@ -227,22 +249,29 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
     }
 
     // The call, the evidence right after it, and the limits put back: one round trip.
-    const c = p.call;
-    const callRes = lab.exec([
-      op.mremap({
-        old: addressOf(p, c.old),
-        oldLength: addressOf(p, c.oldLen),
-        newLength: addressOf(p, c.newLen),
-        flags: c.flags,
-        newAddr: addressOf(p, c.newAddr),
-      }),
-      ...evidenceOps(p, nonce),
-      ...limits.restore,
-    ]);
+    const callRes = lab.exec([op.mremap(p.args), ...evidenceOps(p, nonce), ...limits.restore]);
     const ret = callRes[0]!.ret;
     const afterRes = callRes.slice(1);
-    observe(afterRes);
     const after = readEvidence(p, afterRes);
+    let queried = queriedVmas(afterRes);
+    // A range the kernel picked, outside the case's ranges: read it back too,
+    // and show it where the model puts such a range.
+    const moved = ret >= 0n ? pickedRange(p, ret) : undefined;
+    if (moved) {
+      extra.push(moved);
+      const res = lab.exec(evidenceAt(p, moved, nonce));
+      queried += queriedVmas(res);
+      const shift = p.picked - moved[0];
+      const seen = readEvidence(
+        { ...p, evidence: [[moved[0], Math.min(moved[1] - moved[0], MAX_EVIDENCE)]] },
+        res,
+      );
+      for (const v of seen.vmas)
+        after.vmas.push({ ...v, start: v.start + shift, end: v.end + shift });
+      after.vmas.sort((a, b) => a.start - b.start);
+      for (const [page, state] of seen.pages) after.pages.set(page + shift, state);
+    }
+    pl.observeRegion(queried);
     const obs: Observation = {
       ret: ret >= 0n ? { ok: true, value: ret } : { ok: false, errno: errnoOf(callRes[0]) },
       before: { vmas: before.vmas, pages: before.pages },
@@ -251,6 +280,7 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
       mapCountAfter: pl.trackedCount,
       mapCountMethod,
       queryMethod: before.method,
+      ...(moved ? { movedTo: moved[0] } : {}),
     };
     return { status: 'observed', placement: p, obs, inputs: limits.inputs, elapsedMs: 0 };
   } finally {

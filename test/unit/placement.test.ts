@@ -33,7 +33,7 @@ describe('place', () => {
     expect(labelAt(p, W + 20)).toBe('free');
   });
 
-  it('lays each piece out as the lab makes it: map read-write, stamp, protect, lock', () => {
+  it('lays each piece out as the lab makes it: map read-write, stamp, lock, protect', () => {
     const s = moveCase({
       family: 'x',
       dst: 'multi',

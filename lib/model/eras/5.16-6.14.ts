@@ -15,7 +15,10 @@ function body(r: Run): ModelReturn {
   r.lookupOld('SYSCALL_DEFINE5(mremap): vma_lookup()', r.call, 'before anything is unmapped', {
     positive: !atLeast(v, 5, 18),
   });
-  if (!r.fixed && !r.dontunmap) return r.inPlace('SYSCALL_DEFINE5(mremap)', { lookupDone: true });
+  const move = { mapCount: MOVE_VMA, charge: { where: 'move-delta' } } as const;
+  if (!r.fixed && !r.dontunmap) {
+    return r.inPlace('SYSCALL_DEFINE5(mremap)', { lookupDone: true, resizeCharges: false, move });
+  }
   r.newAddrChecks('mremap_to()');
   r.overlap('mremap_to()');
   r.mapCountCheck('mremap_to()', EARLY_5_1, 'under the lock, before unmapping anything');
@@ -25,11 +28,9 @@ function body(r: Run): ModelReturn {
   const vma = r.lookupOld(fn, call, 'again, after (a) and (b)');
   r.resizeChecks(fn, vma, call, { dontunmap: 'not-special' });
   r.dontunmapMayExpand('mremap_to()', call);
-  r.getUnmappedArea('mremap_to()', call);
-  return {
-    ok: true,
-    page: r.moveVma('move_vma()', call, { mapCount: MOVE_VMA, charge: { where: 'move-delta' } }),
-  };
+  const to = r.moveTarget('mremap_to()', call);
+  const page = r.moveVma('move_vma()', { ...call, newAddr: to.page }, move);
+  return { ok: true, page, picked: to.picked };
 }
 
 export const era516to614: EraModel = (state, call, env) => Run.predict(state, call, env, body);

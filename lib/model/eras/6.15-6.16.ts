@@ -10,13 +10,16 @@ import type { ModelReturn } from '../types.js';
 import type { EraModel } from './index.js';
 
 function body(r: Run): ModelReturn {
-  r.checkMremapParams({ taskSizeAndOverlap: false });
+  r.checkMremapParams({ taskSizeAndOverlap: false, roundedDontunmap: false });
   if (r.fixed || r.dontunmap) {
     r.mapCountCheck('check_mremap_params()', EARLY_5_1, 'before taking the mmap lock');
   }
   r.note('do_mremap(): mmap_write_lock_killable()', 'takes the mmap lock');
   r.lookupOld('do_mremap(): vma_lookup()', r.call, 'before anything is unmapped');
-  if (!r.fixed && !r.dontunmap) return r.inPlace('mremap_at()', { lookupDone: true });
+  const move = { mapCount: MOVE_VMA, charge: { where: 'vrm-delta' } } as const;
+  if (!r.fixed && !r.dontunmap) {
+    return r.inPlace('mremap_at()', { lookupDone: true, resizeCharges: false, move });
+  }
   r.newAddrChecks('mremap_to()');
   r.overlap('mremap_to()');
   if (r.fixed) r.unmapDestination('mremap_to()', r.call);
@@ -24,14 +27,9 @@ function body(r: Run): ModelReturn {
   const vma = r.lookupOld('mremap_to(): remap_is_valid()', call, 'again, after (a) and (b)');
   r.resizeChecks('mremap_to(): remap_is_valid()', vma, call, { dontunmap: 'not-special' });
   r.dontunmapMayExpand('mremap_to()', call);
-  r.getUnmappedArea('mremap_to(): vrm_set_new_addr()', call);
-  return {
-    ok: true,
-    page: r.moveVma('move_vma(): prep_move_vma()', call, {
-      mapCount: MOVE_VMA,
-      charge: { where: 'vrm-delta' },
-    }),
-  };
+  const to = r.moveTarget('mremap_to(): vrm_set_new_addr()', call);
+  const page = r.moveVma('move_vma(): prep_move_vma()', { ...call, newAddr: to.page }, move);
+  return { ok: true, page, picked: to.picked };
 }
 
 export const era615to616: EraModel = (state, call, env) => Run.predict(state, call, env, body);

@@ -10,5 +10,11 @@ import { mremapAfter617 } from './after-6.17.js';
 
 export const era617to70: EraModel = (state, call, env) =>
   Run.predict(state, call, env, (r) =>
-    mremapAfter617(r, { early: { rule: EARLY_5_1, where: 'params' }, move: MOVE_VMA }),
+    mremapAfter617(r, {
+      early: { rule: EARLY_5_1, where: 'params' },
+      move: MOVE_VMA,
+      // Measured on 6.18: lengths that round to the same pages pass.
+      roundedDontunmap: true,
+      splitLocked: false,
+    }),
   );

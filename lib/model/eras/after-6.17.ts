@@ -9,22 +9,45 @@ import type { Run } from '../steps.js';
 import type { ModelReturn, MremapCall } from '../types.js';
 
 export interface After617 {
-  /** Where the early check sits: in check_mremap_params() (FIXED/DONTUNMAP only), or under the lock for every call. */
-  early: { rule: MapCountRule; where: 'params' | 'locked-every-call' };
+  /**
+   * Where the early check sits: in check_mremap_params() (FIXED/DONTUNMAP
+   * only), or under the lock for every call; `dontunmapRule` is 7.2's room
+   * for one more VMA when MREMAP_DONTUNMAP is set.
+   */
+  early: {
+    rule: MapCountRule;
+    where: 'params' | 'locked-every-call';
+    dontunmapRule?: MapCountRule;
+  };
   /** move_vma()'s own check. */
   move: MapCountRule;
+  /** MREMAP_DONTUNMAP's old_len == new_len on lengths rounded to pages (7.1+). */
+  roundedDontunmap: boolean;
+  /** 7.2: a DONTUNMAP move of an mlocked VMA splits it so that only the moved part loses VM_LOCKED. */
+  splitLocked: boolean;
 }
 
-function moveOne(r: Run, o: After617, fn: string, call: MremapCall): number {
+function moveOne(
+  r: Run,
+  o: After617,
+  fn: string,
+  call: MremapCall,
+): { page: number; picked: boolean } {
   if (r.fixed) r.unmapDestination(fn, call);
   r.lookupOld(`${fn}: vma_lookup()`, call, 'again, after (a)');
   const cut = r.unmapTail(fn, call);
   r.dontunmapMayExpand(fn, cut);
-  r.getUnmappedArea(fn, cut);
-  return r.moveVma('move_vma(): prep_move_vma()', cut, {
-    mapCount: o.move,
-    charge: { where: 'vrm-delta' },
-  });
+  const to = r.moveTarget(fn, cut);
+  const page = r.moveVma(
+    'move_vma(): prep_move_vma()',
+    { ...cut, newAddr: to.page },
+    {
+      mapCount: o.move,
+      charge: { where: 'vrm-delta' },
+      splitLocked: o.splitLocked,
+    },
+  );
+  return { page, picked: to.picked };
 }
 
 /** remap_move(): a same-size MREMAP_FIXED move, VMA by VMA. */
@@ -63,13 +86,14 @@ function remapMove(r: Run, o: After617): ModelReturn {
 }
 
 export function mremapAfter617(r: Run, o: After617): ModelReturn {
-  r.checkMremapParams({ taskSizeAndOverlap: true });
+  r.checkMremapParams({ taskSizeAndOverlap: true, roundedDontunmap: o.roundedDontunmap });
   if (o.early.where === 'params' && (r.fixed || r.dontunmap)) {
     r.mapCountCheck('check_mremap_params()', o.early.rule, 'before taking the mmap lock');
   }
   r.note('do_mremap(): mmap_write_lock_killable()', 'takes the mmap lock');
   if (o.early.where === 'locked-every-call') {
-    r.mapCountCheck('do_mremap(): check_map_count_against_split_early()', o.early.rule, '');
+    const rule = r.dontunmap && o.early.dontunmapRule ? o.early.dontunmapRule : o.early.rule;
+    r.mapCountCheck('do_mremap(): check_map_count_against_split_early()', rule, '');
   }
   const c = r.call;
   if (r.fixed && c.oldLen === c.newLen) return remapMove(r, o);
@@ -77,12 +101,16 @@ export function mremapAfter617(r: Run, o: After617): ModelReturn {
   const vma = r.lookupOld(fn, c, 'before anything is unmapped');
   if (!r.fixed && !r.dontunmap) {
     // check_prep_vma() returns early for calls that neither grow nor move.
-    return r.inPlace('mremap_at()', { lookupDone: true });
+    return r.inPlace('mremap_at()', {
+      lookupDone: true,
+      resizeCharges: false,
+      move: { mapCount: o.move, charge: { where: 'vrm-delta' } },
+    });
   }
   // For a shrink only [addr, addr + new_len) must lie in the VMA: the rest is unmapped anyway.
   r.resizeChecks(fn, vma, c, {
     dontunmap: 'not-special',
     crossingLen: Math.min(c.oldLen, c.newLen),
   });
-  return { ok: true, page: moveOne(r, o, 'mremap_to()', c) };
+  return { ok: true, ...moveOne(r, o, 'mremap_to()', c) };
 }

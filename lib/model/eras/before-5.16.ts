@@ -27,7 +27,11 @@ export function mremapBefore516(r: Run, o: Before516): ModelReturn {
   r.note(o.lock, 'takes the mmap lock');
   if (!r.fixed && !(o.dontunmapKnown && r.dontunmap)) {
     // The shrink and same-size branch runs before any VMA lookup.
-    return r.inPlace(fn0, { lookupDone: false });
+    return r.inPlace(fn0, {
+      lookupDone: false,
+      resizeCharges: o.resizeCharges,
+      move: { mapCount: MOVE_VMA, charge: o.moveCharge },
+    });
   }
   r.newAddrChecks('mremap_to()');
   r.overlap('mremap_to()');
@@ -38,9 +42,14 @@ export function mremapBefore516(r: Run, o: Before516): ModelReturn {
   const vma = r.lookupOld(fn, call, 'looked up only now, after (a) and (b)');
   r.resizeChecks(fn, vma, call, { dontunmap: o.dontunmap, charge: o.resizeCharges });
   r.dontunmapMayExpand('mremap_to()', call);
-  r.getUnmappedArea('mremap_to()', call);
-  return {
-    ok: true,
-    page: r.moveVma('move_vma()', call, { mapCount: MOVE_VMA, charge: o.moveCharge }),
-  };
+  const to = r.moveTarget('mremap_to()', call);
+  const page = r.moveVma(
+    'move_vma()',
+    { ...call, newAddr: to.page },
+    {
+      mapCount: MOVE_VMA,
+      charge: o.moveCharge,
+    },
+  );
+  return { ok: true, page, picked: to.picked };
 }
