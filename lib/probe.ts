@@ -30,6 +30,8 @@ export interface ProbeOptions {
   maxFill?: number;
   allowGlobalEffects?: boolean;
   kernel?: KernelFacts;
+  /** Where cases from outside the catalogue came from (id -> the --cases path), for their repro commands. */
+  casesFrom?: Map<string, string>;
   onCase?: (done: number, total: number, s: Scenario) => void;
 }
 
@@ -77,5 +79,6 @@ export async function runProbe(o: ProbeOptions): Promise<RunReport> {
     verdicts,
     elapsed: runs.map((r) => (r.status === 'observed' ? r.elapsedMs : null)),
     notes,
+    ...(o.casesFrom ? { casesFrom: o.casesFrom } : {}),
   });
 }

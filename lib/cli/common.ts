@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { loadScenarios, type LoadedScenarios } from '../explore/files.js';
 import { SCHEMA, type RunReport } from '../report/report.js';
 import { catalogue, findScenario } from '../scenarios/index.js';
 import type { Scenario } from '../scenarios/types.js';
@@ -98,11 +99,20 @@ export function parseIntOption(
   return n;
 }
 
-/** The scenario with this id, or a usage error that suggests some of its family. */
-export function requireScenario(id: string): Scenario {
-  const s = findScenario(id);
+/** Scenario files named by --cases (files or directories), checked whole; ids must not repeat the catalogue's. */
+export function loadCases(paths: string[]): LoadedScenarios {
+  if (!paths.length) return { scenarios: [], from: new Map() };
+  return loadScenarios(
+    paths,
+    catalogue().map((s) => s.id),
+  );
+}
+
+/** The scenario with this id (among `extra`, then the catalogue), or a usage error that suggests some of its family. */
+export function requireScenario(id: string, extra: Scenario[] = []): Scenario {
+  const s = extra.find((x) => x.id === id) ?? findScenario(id);
   if (s) return s;
-  const near = catalogue()
+  const near = [...extra, ...catalogue()]
     .map((c) => c.id)
     .filter((c) => c.startsWith(id.split('/')[0] ?? ''))
     .slice(0, 5);

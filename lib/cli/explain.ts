@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { explainCase } from '../explain.js';
 import { parseKernelVersion, readMaxMapCount } from '../kernel.js';
 import { ERAS, eraOfVersion, isEra, type EraId } from '../model/types.js';
-import { emit, parseIntOption, requireScenario, toJson, UsageError } from './common.js';
+import { emit, loadCases, parseIntOption, requireScenario, toJson, UsageError } from './common.js';
 
 interface Options {
+  cases: string[];
   era?: string;
   maxMapCount?: string;
   kernel?: string;
@@ -20,6 +21,12 @@ export function registerExplain(program: Command): void {
       "print the model's step trace for a case: each check and unmap in the era's order, named after the kernel function it mirrors",
     )
     .argument('<case>', 'a case id (see `mremap-probe run --list`)')
+    .option(
+      '--cases <path>',
+      'look the case up in these scenario files too (a file or a directory, as explore --save writes; repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .option('--era <id>', `the era's model to follow: ${ERAS.join(', ')} (default: this kernel's)`)
     .option(
       '--max-map-count <n>',
@@ -31,7 +38,7 @@ export function registerExplain(program: Command): void {
     )
     .option('--json', 'print the trace and the prediction as JSON')
     .action((id: string, opts: Options) => {
-      const s = requireScenario(id);
+      const s = requireScenario(id, loadCases(opts.cases).scenarios);
       if (opts.era !== undefined && !isEra(opts.era)) {
         throw new UsageError(
           `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,

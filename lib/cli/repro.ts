@@ -5,9 +5,10 @@ import { nativeAvailable } from '../native.js';
 import { packageVersion, runProbe } from '../probe.js';
 import type { RunReport } from '../report/report.js';
 import { generateRepro, sightings } from '../repro.js';
-import { checkWritable, CliError, emit, requireScenario, UsageError } from './common.js';
+import { checkWritable, CliError, emit, loadCases, requireScenario, UsageError } from './common.js';
 
 interface Options {
+  cases: string[];
   output?: string;
   report: string[];
   run: boolean;
@@ -41,6 +42,12 @@ export function registerRepro(program: Command): void {
       'write a standalone C program (libc only) that reproduces one case, ready for a kernel bug report',
     )
     .argument('<case>', 'a case id (see `mremap-probe run --list`)')
+    .option(
+      '--cases <path>',
+      'look the case up in these scenario files too (a file or a directory, as explore --save writes; repeatable)',
+      collect,
+      [],
+    )
     .option('-o, --output <file>', 'write the C file here (default: standard output)')
     .option(
       '--report <file>',
@@ -59,7 +66,7 @@ Build it with: cc -O2 -Wall -static -o repro repro.c
 The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.`,
     )
     .action(async (id: string, opts: Options) => {
-      const s = requireScenario(id);
+      const s = requireScenario(id, loadCases(opts.cases).scenarios);
       if (opts.output) checkWritable(opts.output);
       const reports = loadReports(opts.report);
       const seen = sightings(s.id, reports);

@@ -8,8 +8,8 @@ import { formatKtap } from '../report/ktap.js';
 import { exitCodeOf, type RunReport } from '../report/report.js';
 import { formatTable } from '../report/table.js';
 import { catalogue, filterScenarios, FAMILIES } from '../scenarios/index.js';
-import { pressureText } from '../scenarios/types.js';
-import { checkWritable, emit, parseIntOption, toJson, UsageError } from './common.js';
+import { pressureText, type Scenario } from '../scenarios/types.js';
+import { checkWritable, emit, loadCases, parseIntOption, toJson, UsageError } from './common.js';
 import { applyLowerLimit } from './limits.js';
 import { progressBar } from './progress.js';
 
@@ -33,6 +33,7 @@ export function formatReport(r: RunReport, format: Format): string {
 
 interface Options {
   filter: string[];
+  cases: string[];
   format: string;
   output?: string;
   era?: string;
@@ -50,10 +51,10 @@ export function parseFormat(f: string): Format {
   return f as Format;
 }
 
-export function selectScenarios(filters: string[]) {
+export function selectScenarios(filters: string[], extra: Scenario[] = []) {
   let chosen;
   try {
-    chosen = filterScenarios(catalogue(), filters);
+    chosen = filterScenarios([...catalogue(), ...extra], filters);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -76,6 +77,12 @@ export function registerRun(program: Command): void {
     .option(
       '--filter <glob>',
       'run only the cases whose id matches (* within a segment, ** across; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--cases <path>',
+      'also run the scenario files there (a file, or a directory such as explore --save writes; repeatable)',
       collect,
       [],
     )
@@ -106,7 +113,9 @@ Verdicts: pass; fail:destroyed (an error return destroyed mappings or pages);
 fail:model (nothing destroyed, but not what the era's model predicts);
 skip (with the reason); broken (the harness could not run the case).
 Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
-Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mid/shrink@M-5.`,
+Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mid/shrink@M-5.
+With --cases DIR the scenario files there run beside the catalogue; --filter 'explore/**'
+runs only the ones explore saved. A bad file is named with its first problem (exit 2).`,
     )
     .action(async (opts: Options) => {
       const format = parseFormat(opts.format);
@@ -115,13 +124,14 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
           `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,
         );
       }
-      const scenarios = selectScenarios(opts.filter);
+      const loaded = loadCases(opts.cases);
+      const scenarios = selectScenarios(opts.filter, loaded.scenarios);
       if (opts.output) checkWritable(opts.output);
       if (opts.list) {
         const lines = scenarios.map((s) => `${s.id}\n    ${s.summary}`);
         const fams = [...new Set(scenarios.map((s) => s.family))].map((f) => {
-          const fam = FAMILIES.find((x) => x.name === f)!;
-          return `${f}: ${fam.exercises}`;
+          const fam = FAMILIES.find((x) => x.name === f);
+          return `${f}: ${fam ? fam.exercises : 'scenario files (--cases)'}`;
         });
         emit(
           `${lines.join('\n')}\n\n${scenarios.length} cases (pressure: ${[...new Set(scenarios.map((s) => pressureText(s.pressure)))].join(', ')})\n\nfamilies:\n${fams.map((f) => `  ${f}`).join('\n')}\n`,
@@ -140,6 +150,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
           loweredFrom: limit.lowered ? limit.lowered.original : null,
           ...(maxFill ? { maxFill } : {}),
           ...(opts.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
+          ...(loaded.from.size ? { casesFrom: loaded.from } : {}),
           ...(bar ? { onCase: (d: number, t: number, s: { id: string }) => bar(d, t, s.id) } : {}),
         });
         bar?.end();

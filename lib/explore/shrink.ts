@@ -5,7 +5,8 @@
 // scenarios: fewer VMAs, then fewer pages, then fewer flags and unaligned
 // arguments, then fewer features (protections other than rw, backings other
 // than private anonymous, mlock, limits, capabilities given up), then the
-// pressure nearest the limit (none when it does not matter). Every
+// pressure nearest the limit (none when it does not matter), then the least
+// headroom under a limit. Every
 // candidate is valid (validateScenario); the oracle decides whether it shows
 // the same finding. Deterministic: the same oracle gives the same result.
 import { pressureText, type Scenario } from '../scenarios/types.js';
@@ -53,7 +54,8 @@ export function complexity(s: Scenario): number[] {
     (s.limits?.memlock ? 1 : 0) +
     (s.requires?.dropCaps?.length ?? 0);
   const pressure = s.pressure === null ? 0 : 1 + Math.abs(s.pressure);
-  return [s.layout.length, pages, flags, features, pressure];
+  const headroom = (s.limits?.as?.headroom ?? 0) + (s.limits?.memlock?.headroom ?? 0);
+  return [s.layout.length, pages, flags, features, pressure, headroom];
 }
 
 function simpler(a: number[], b: number[]): boolean {
@@ -95,9 +97,11 @@ function tidy(s: Scenario): Scenario {
   return s;
 }
 
-/** Smaller page counts to try for n: 1, half, one less. */
+/** Smaller page counts to try for n, smallest first: 1, then n less a half, a quarter... of n, then n - 1. */
 function fewer(n: number): number[] {
-  return [...new Set([1, Math.floor(n / 2), n - 1])].filter((x) => x >= 1 && x < n);
+  const out = [1];
+  for (let d = Math.ceil(n / 2); d >= 1; d = Math.floor(d / 2)) out.push(n - d);
+  return [...new Set(out)].filter((x) => x >= 1 && x < n);
 }
 
 /** Offsets nearer the limit than p: none, M, then halfway and one step toward M. */
@@ -106,6 +110,16 @@ function nearer(p: number | null): (number | null)[] {
   const out: (number | null)[] = [null];
   for (const x of [0, Math.trunc(p / 2), p - Math.sign(p)]) {
     if (Math.abs(x) < Math.abs(p) && !out.includes(x)) out.push(x);
+  }
+  return out;
+}
+
+/** The first page of each run of unmapped pages inside the old range, past its first page. */
+function holesInOldRange(s: Scenario): number[] {
+  const mapped = (x: number) => s.layout.some((p) => p.page <= x && x < p.page + p.pages);
+  const out: number[] = [];
+  for (let x = s.call.old + 1; x < s.call.old + s.call.oldPages; x++) {
+    if (!mapped(x) && mapped(x - 1)) out.push(x);
   }
   return out;
 }
@@ -123,9 +137,21 @@ export function candidates(s: Scenario): Scenario[] {
     edit((c) => (c.layout = c.layout.filter((p) => !p.label.startsWith('dst'))));
   }
   for (let i = s.layout.length - 1; i >= 0; i--) edit((c) => c.layout.splice(i, 1));
-  // Fewer pages.
-  for (const n of fewer(s.call.oldPages)) edit((c) => (c.call.oldPages = n));
+  // Fewer pages: a hole inside the old range one page narrower (what lies after moves down).
+  for (const x of holesInOldRange(s)) {
+    edit((c) => {
+      for (const p of c.layout) if (p.page > x) p.page--;
+      if (typeof c.call.newAddr === 'number' && c.call.newAddr > x) c.call.newAddr--;
+      if (c.call.newPages === c.call.oldPages) c.call.newPages--;
+      c.call.oldPages--;
+    });
+  }
+  // A same-size call stays one (DONTUNMAP wants it), then each length alone.
   const np = s.call.newPages;
+  if (np === s.call.oldPages) {
+    for (const n of fewer(np)) edit((c) => (c.call.oldPages = c.call.newPages = n));
+  }
+  for (const n of fewer(s.call.oldPages)) edit((c) => (c.call.oldPages = n));
   if (typeof np === 'number') {
     if (np > s.call.oldPages) edit((c) => (c.call.newPages = c.call.oldPages));
     for (const n of fewer(np)) edit((c) => (c.call.newPages = n));
@@ -155,6 +181,8 @@ export function candidates(s: Scenario): Scenario[] {
   });
   if (s.limits?.as) edit((c) => delete c.limits!.as);
   if (s.limits?.memlock) edit((c) => delete c.limits!.memlock);
+  if (s.limits?.as?.headroom) edit((c) => (c.limits!.as!.headroom = 0));
+  if (s.limits?.memlock?.headroom) edit((c) => (c.limits!.memlock!.headroom = 0));
   for (const cap of s.requires?.dropCaps ?? []) {
     edit((c) => (c.requires!.dropCaps = c.requires!.dropCaps!.filter((x) => x !== cap)));
   }
@@ -183,11 +211,16 @@ export async function shrinkScenario(
   let current = original;
   let steps = 0;
   const tried = new Set<string>();
-  let improved = true;
-  while (improved) {
-    improved = false;
-    for (const c of candidates(current)) {
-      const cand = named(c, base);
+  // Passes over the candidates; after a kept one the pass goes on from the
+  // same place among the new scenario's candidates, rather than trying again
+  // every earlier kind of change that just failed. Another pass follows any
+  // pass that kept something.
+  let kept = true;
+  while (kept) {
+    kept = false;
+    let list = candidates(current);
+    for (let i = 0; i < list.length; i++) {
+      const cand = named(list[i]!, base);
       const key = JSON.stringify({ ...cand, id: '', summary: '' });
       if (tried.has(key)) continue;
       if (runs >= maxRuns) {
@@ -198,8 +231,9 @@ export async function shrinkScenario(
       if (await holds(cand)) {
         current = cand;
         steps++;
-        improved = true;
-        break;
+        kept = true;
+        list = candidates(current);
+        i--;
       }
     }
   }
