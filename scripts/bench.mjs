@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const json = process.argv.includes('--json');
+// The long explore whose memory is followed: 60 s by default, --explore-duration 600 for the 10 minutes of the target.
+const durationArg = process.argv.indexOf('--explore-duration');
+const exploreSeconds = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 60;
+if (!(exploreSeconds >= 1)) throw new Error('--explore-duration wants a number of seconds');
 const dist = (p) => import(join(root, 'dist', p));
 const { native } = await dist('native.js');
 const { PressureLab } = await dist('pressure.js');
@@ -103,7 +107,10 @@ function rss(pid) {
     return 0;
   }
 }
-/** Runs the CLI in a fresh process; with sample, also follows the RSS of its whole process tree. */
+/**
+ * Runs the CLI in a fresh process; with sample (an interval in ms, or true
+ * for 2 ms), also follows the RSS of its whole process tree.
+ */
 function measure(args, sample = false) {
   return new Promise((resolve) => {
     const before = native().rusage(true);
@@ -112,13 +119,16 @@ function measure(args, sample = false) {
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     let peakRss = 0;
+    const samples = [];
     const timer = sample
-      ? setInterval(() => {
-          peakRss = Math.max(
-            peakRss,
-            treePids(child.pid).reduce((n, p) => n + rss(p), 0),
-          );
-        }, 2)
+      ? setInterval(
+          () => {
+            const kb = treePids(child.pid).reduce((n, p) => n + rss(p), 0);
+            peakRss = Math.max(peakRss, kb);
+            samples.push([performance.now() - t0, kb]);
+          },
+          sample === true ? 2 : sample,
+        )
       : undefined;
     child.on('exit', (code) => {
       if (timer) clearInterval(timer);
@@ -132,6 +142,7 @@ function measure(args, sample = false) {
         userMs: (after.userUs - before.userUs) / 1000,
         maxRssSingleMb: after.maxRssKb / 1024,
         peakRssMb: peakRss / 1024,
+        samples,
       });
     });
   });
@@ -161,6 +172,44 @@ const run = {
   // pages count twice, so this is an upper bound.
   peakRssMb: Math.max(sampled.peakRssMb, ...runs.map((x) => x.maxRssSingleMb)),
   maxRssSingleProcessMb: Math.max(...runs.map((x) => x.maxRssSingleMb)),
+};
+
+// --- explore: generated cases per second, and the memory of a long explore ---
+log('explore: 20,000 generated cases (seed 1), shrinking left out');
+const exploreRun = await measure([
+  'explore',
+  '--seed',
+  '1',
+  '--cases',
+  '20000',
+  '--shrink-runs',
+  '1',
+  '--format',
+  'json',
+  '--no-progress',
+]);
+const exploreReport = JSON.parse(exploreRun.stdout);
+log(`explore for ${exploreSeconds} s (seed 2), following its memory`);
+const longRun = await measure(
+  ['explore', '--seed', '2', '--budget', `${exploreSeconds}s`, '--format', 'json', '--no-progress'],
+  50,
+);
+const longReport = JSON.parse(longRun.stdout);
+// No growth with the number of cases: the peak of the second half against the first.
+const half = (longRun.samples.at(-1)?.[0] ?? 0) / 2;
+const peakOf = (xs) => Math.max(0, ...xs.map(([, kb]) => kb)) / 1024;
+const explore = {
+  cases: exploreReport.cases.run,
+  casesPerSecond: exploreReport.cases.perSecond,
+  // Shares of the explore phase: the lab's runs, the models and the judge, counting maps.
+  timing: exploreReport.cases.timing,
+  exploreMs: exploreReport.cases.exploreMs,
+  longSeconds: exploreSeconds,
+  longCases: longReport.cases.run,
+  longFindings: longReport.findings.length,
+  peakRssMb: longRun.peakRssMb,
+  peakRssFirstHalfMb: peakOf(longRun.samples.filter(([t]) => t < half)),
+  peakRssSecondHalfMb: peakOf(longRun.samples.filter(([t]) => t >= half)),
 };
 
 // --- optional for root: the same catalogue with vm.max_map_count lowered for the run ---
@@ -197,11 +246,22 @@ const result = {
   run,
   evidence,
   lowered,
-  targets: { fillRatioVsC: 1.3, runWallMs: 2000, peakRssMb: 150 },
+  exploreCasesPerSecond: explore.casesPerSecond,
+  explorePeakRssMb: explore.peakRssMb,
+  explore,
+  targets: {
+    fillRatioVsC: 1.3,
+    runWallMs: 2000,
+    peakRssMb: 150,
+    exploreCasesPerSecond: 300,
+    explorePeakRssMb: 200,
+  },
   met: {
     fillRatioVsC: fillRatioVsC <= 1.3,
     runWallMs: run.runWallMs < 2000,
     peakRssMb: run.peakRssMb < 150,
+    exploreCasesPerSecond: explore.casesPerSecond >= 300,
+    explorePeakRssMb: explore.peakRssMb < 200,
   },
 };
 
@@ -245,6 +305,25 @@ if (json) {
       '',
     ],
   ];
+  const t = explore.timing;
+  const share = (ms) => `${f((ms / explore.exploreMs) * 100, 0)}%`;
+  rows.push(
+    [
+      'explore',
+      `${explore.cases} generated cases at ${f(explore.casesPerSecond, 0)} cases/s`,
+      `${f(explore.casesPerSecond / 300, 2)}x the 300 cases/s target`,
+    ],
+    [
+      '',
+      `lab ${share(t.labMs)}, models and judge ${share(t.judgeMs)}, map counts ${share(t.verifyMs)}, generator ${share(t.generateMs)}`,
+      'of the explore phase',
+    ],
+    [
+      'explore memory',
+      `RSS ${f(explore.peakRssMb)} MB over ${explore.longSeconds} s, ${explore.longCases} cases (first half ${f(explore.peakRssFirstHalfMb)} MB, second ${f(explore.peakRssSecondHalfMb)} MB)`,
+      `${f(explore.peakRssMb / 200, 2)} of the 200 MB target`,
+    ],
+  );
   if (lowered) {
     rows.push([
       '--lower-limit',

@@ -128,7 +128,7 @@ export function registerExplore(program: Command): void {
     )
     .option(
       '--global-cap <size>',
-      'without --allow-global-effects: the Committed_AS drift at which leaking cases stop (half of it, they are left out)',
+      'the Committed_AS leak allowed without --allow-global-effects: from half of it, cases the model predicts to leak are left out',
       '64MiB',
     )
     .option('--shrink-runs <n>', 'lab runs per finding while shrinking, at most', '200')

@@ -7,12 +7,13 @@
 import { explainCase } from '../explain.js';
 import { machineFacts, type MachineFacts } from '../facts.js';
 import { judge, type CaseVerdict, type EraScore } from '../judge/index.js';
+import { cycleDriftPages } from '../judge/accounting.js';
 import { addScores, bestEra, emptyScores } from '../judge/eras.js';
 import { kernelFacts, type KernelFacts } from '../kernel.js';
 import { ERAS, eraOfVersion, type EraId } from '../model/types.js';
 import type { CaseRun } from '../observation.js';
 import { findingCase, type CaseReport } from '../report/explore.js';
-import { LabPool, watchLimit } from '../run/pool.js';
+import { LabPool, runRank, watchLimit } from '../run/pool.js';
 import type { Scenario } from '../scenarios/types.js';
 import { classify, erasPredicting, kindRank, needsNoNewVma, noEraPredicts } from './findings.js';
 import type { Classified } from './findings.js';
@@ -50,7 +51,8 @@ export interface ExploreOptions {
   maxShrunk?: number;
   /** Distinct signatures kept at most (cases of others are counted). */
   maxFindings?: number;
-  batchSize?: number;
+  /** Cases between two counts of the labs' maps (each count costs tens of ms at 65,000 VMAs). */
+  windowSize?: number;
   kernel?: KernelFacts;
   maxMapCount?: number;
   maxFill?: number;
@@ -81,6 +83,8 @@ export interface ExploreResult {
   elapsedMs: number;
   exploreMs: number;
   shrinkMs: number;
+  /** Where the explore phase's time went, ms (the rest: progress, event loop, garbage collection). */
+  timing: { generateMs: number; labMs: number; judgeMs: number; verifyMs: number };
   kernel: KernelFacts;
   facts: MachineFacts;
   byVersion: EraId;
@@ -110,6 +114,25 @@ interface Group {
 
 /** Scenarios generated at a time: a replay path skips to each chunk without drawing what came before. */
 const CHUNK = 2048;
+/** Cases run and judged at a time: only their observations are held at once. */
+const PIECE = 32;
+
+/** What a judged case leaves behind until its window's map counts are vouched for. */
+interface Rec {
+  /** Its place in the window, in the order generated. */
+  i: number;
+  s: Scenario;
+  verdict: string;
+  matches: Partial<Record<EraId, boolean>>;
+  c: Classified | null;
+  gap: boolean;
+  /** Committed_AS pages the judging era's model predicts it leaked. */
+  leakPages: number;
+  observed: boolean;
+  /** For a signature not kept yet: the case's evidence and reason. */
+  firstCase?: CaseReport;
+  reason?: string;
+}
 
 /** Two lab pools: one never filled, for cases without pressure (they drop every filler), one filled once. */
 class ExploreLab {
@@ -126,22 +149,13 @@ class ExploreLab {
     this.pressured = new LabPool(opts);
   }
 
-  /**
-   * Runs scenarios, results in their order. With verify, counts each lab's
-   * maps afterwards: when they differ from the tracking, the observed cases
-   * of that lab are broken (as in `run`), and the tracking starts again
-   * from the count.
-   */
-  async run(
-    scenarios: Scenario[],
-    verify: boolean,
-    onCase?: (done: number) => void,
-  ): Promise<CaseRun[]> {
+  /** Runs scenarios (each in the pool for its pressure), results in their order. */
+  async run(scenarios: Scenario[], onCase?: (done: number) => void): Promise<CaseRun[]> {
     const out: CaseRun[] = new Array(scenarios.length);
     let done = 0;
     for (const [pool, pick] of [
-      [this.free, (s: Scenario) => s.pressure === null],
-      [this.pressured, (s: Scenario) => s.pressure !== null],
+      [this.free, unfilled],
+      [this.pressured, (s: Scenario) => !unfilled(s)],
     ] as const) {
       const idx = scenarios.flatMap((s, i) => (pick(s) ? [i] : []));
       if (!idx.length) continue;
@@ -150,16 +164,20 @@ class ExploreLab {
         onCase ? (d) => onCase(done + d) : undefined,
       );
       done += idx.length;
-      const off = verify ? pool.verifyTracking() : undefined;
-      idx.forEach((i, k) => {
-        const r = runs[k]!;
-        out[i] =
-          off && r.status === 'observed'
-            ? { status: 'broken', reason: `map counts could not be vouched for: ${off}` }
-            : r;
-      });
+      idx.forEach((i, k) => (out[i] = runs[k]!));
     }
     return out;
+  }
+
+  /**
+   * Counts each lab's maps against the tracking (which starts again from
+   * the count): why the counts of the cases without pressure, and of those
+   * under pressure, cannot be vouched for, if they cannot.
+   */
+  verify(): { free?: string; pressured?: string } {
+    const free = this.free.verifyTracking();
+    const pressured = this.pressured.verifyTracking();
+    return { ...(free ? { free } : {}), ...(pressured ? { pressured } : {}) };
   }
 
   /** The lab children alive now (one object each, new when a child is replaced). */
@@ -167,16 +185,14 @@ class ExploreLab {
     return [...this.free.environments(), ...this.pressured.environments()];
   }
 
-  /** Counts the maps of the filled lab; the tracking starts again from the count. */
-  verify(): string | undefined {
-    return this.pressured.verifyTracking();
-  }
-
   close(): void {
     this.free.close();
     this.pressured.close();
   }
 }
+
+/** Cases without pressure run in the pool that is never filled. */
+const unfilled = (s: Scenario) => s.pressure === null;
 
 /** The id a case gets when run again without pressure. */
 const unpressured = (s: Scenario): Scenario => ({
@@ -193,7 +209,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   const byVersion = eraOfVersion(kernel.version);
   const era = o.era ?? byVersion;
   const budgetMs = o.cases === undefined ? (o.budgetMs ?? 60_000) : undefined;
-  const batchSize = o.batchSize ?? 512;
+  const windowSize = o.windowSize ?? 512;
   const maxFindings = o.maxFindings ?? 500;
   const maxShrunk = o.maxShrunk ?? 100;
   const gen: GenOptions = o.pressure ? { pressure: o.pressure, noPressure: false } : {};
@@ -224,12 +240,30 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     });
   };
   let exploreMs = 0;
+  /** Where the explore's time went (ms): generating, the lab's runs, judging, counting maps. */
+  const timing = { generateMs: 0, labMs: 0, judgeMs: 0, verifyMs: 0 };
+  const timed = <T>(k: keyof typeof timing, f: () => T): T => {
+    const t = performance.now();
+    try {
+      return f();
+    } finally {
+      timing[k] += performance.now() - t;
+    }
+  };
+  const timedAsync = async <T>(k: keyof typeof timing, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      timing[k] += performance.now() - t;
+    }
+  };
   const more = () =>
     budgetMs === undefined ? generated < o.cases! : performance.now() - t0 < budgetMs;
 
   /** Judges runs and says which ones broke the in-place invariant (a second run without pressure). */
   const judgeRuns = async (batch: Scenario[], runs: CaseRun[]) => {
-    const verdicts = runs.map((r) => judge(r, { facts, era }));
+    const verdicts = timed('judgeMs', () => runs.map((r) => judge(r, { facts, era })));
     const suspects = batch.flatMap((s, i) => {
       const r = runs[i]!;
       return s.pressure !== null && r.status === 'observed' && !r.obs.ret.ok && needsNoNewVma(s)
@@ -238,63 +272,114 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     });
     const inPlace = new Set<number>();
     if (suspects.length) {
-      const again = await lab.run(
-        suspects.map((i) => unpressured(batch[i]!)),
-        false,
+      const again = await timedAsync('labMs', () =>
+        lab.run(suspects.map((i) => unpressured(batch[i]!))),
       );
       again.forEach((r, k) => {
         if (r.status === 'observed' && r.obs.ret.ok) inPlace.add(suspects[k]!);
       });
     }
-    return verdicts.map((v, i) => ({ v, c: classify(v, inPlace.has(i)) }));
+    return timed('judgeMs', () => verdicts.map((v, i) => ({ v, c: classify(v, inPlace.has(i)) })));
+  };
+
+  /** What one case leaves of itself: counters and, for a signature not yet kept, its evidence. */
+  const record = (i: number, s: Scenario, v: CaseVerdict, c: Classified | null): Rec => ({
+    i,
+    s,
+    verdict: v.verdict,
+    matches: v.matches,
+    c,
+    gap: noEraPredicts(v) || (v.verdict === 'broken' && c?.kind === 'model-gap'),
+    leakPages: v.judged ? cycleDriftPages(v.judged.prediction, v.judged.run.placement) : 0,
+    observed: v.judged !== undefined,
+    ...(c && !groups.has(c.signature) ? { firstCase: findingCase(s, v), reason: v.reason } : {}),
+  });
+
+  const apply = (r: Rec) => {
+    counts[r.verdict] = (counts[r.verdict] ?? 0) + 1;
+    addScores(scores, r.matches);
+    watch.account(r.leakPages);
+    if (r.gap) gapCases++;
+    const c = r.c;
+    if (!c) return;
+    const g = groups.get(c.signature);
+    if (g) g.count++;
+    else if (groups.size < maxFindings) {
+      groups.set(c.signature, {
+        classified: c,
+        first: r.s,
+        count: 1,
+        firstCase: r.firstCase!,
+        verdict: r.verdict,
+        reason: r.reason!,
+      });
+    } else {
+      unkept.cases++;
+      if (!unkeptSeen.has(c.signature)) {
+        unkeptSeen.add(c.signature);
+        unkept.signatures++;
+      }
+    }
   };
 
   const findings: Finding[] = [];
   let shrinkMs = 0;
   try {
     while (more()) {
-      const chunk = generateScenarios(
-        o.seed,
-        budgetMs === undefined ? Math.min(CHUNK, o.cases! - generated) : CHUNK,
-        gen,
-        generated,
+      const chunk = timed('generateMs', () =>
+        generateScenarios(
+          o.seed,
+          budgetMs === undefined ? Math.min(CHUNK, o.cases! - generated) : CHUNK,
+          gen,
+          generated,
+        ),
       );
-      for (let k = 0; k < chunk.length && more(); k += batchSize) {
-        const slice = chunk.slice(k, k + batchSize);
+      for (let k = 0; k < chunk.length && more(); k += windowSize) {
+        // A window: its cases in the order that needs the fewest filler
+        // changes, run and judged a few at a time (so that only those few
+        // observations are held), then every lab's map count checked once.
+        const slice = chunk.slice(k, k + windowSize);
         const batch = watch.admit(slice);
-        const base = run;
-        const runs = await lab.run(batch, true, (d) => {
-          run = base + d;
-          progress('explore');
-        });
-        run = base + batch.length;
-        const judged = await judgeRuns(batch, runs);
-        judged.forEach(({ v, c }, i) => {
-          counts[v.verdict] = (counts[v.verdict] ?? 0) + 1;
-          addScores(scores, v.matches);
-          watch.account(v);
-          if (noEraPredicts(v) || (v.verdict === 'broken' && c?.kind === 'model-gap')) gapCases++;
-          if (!c) return;
-          const g = groups.get(c.signature);
-          if (g) g.count++;
-          else if (groups.size < maxFindings) {
-            const s = batch[i]!;
-            groups.set(c.signature, {
-              classified: c,
-              first: s,
-              count: 1,
-              firstCase: findingCase(s, v),
-              verdict: v.verdict,
-              reason: v.reason,
-            });
-          } else {
-            unkept.cases++;
-            if (!unkeptSeen.has(c.signature)) {
-              unkeptSeen.add(c.signature);
-              unkept.signatures++;
-            }
+        const order = batch
+          .map((s, i) => ({ s, i }))
+          .sort((x, y) => runRank(x.s) - runRank(y.s) || x.i - y.i);
+        const records: Rec[] = [];
+        for (let j = 0; j < order.length; j += PIECE) {
+          const piece = order.slice(j, j + PIECE);
+          const base = run;
+          const runs = await timedAsync('labMs', () =>
+            lab.run(
+              piece.map((x) => x.s),
+              (d) => {
+                run = base + d;
+                progress('explore');
+              },
+            ),
+          );
+          run = base + piece.length;
+          const judged = await judgeRuns(
+            piece.map((x) => x.s),
+            runs,
+          );
+          timed('judgeMs', () =>
+            judged.forEach(({ v, c }, n) => records.push(record(piece[n]!.i, piece[n]!.s, v, c))),
+          );
+        }
+        const off = timed('verifyMs', () => lab.verify());
+        records.sort((x, y) => x.i - y.i);
+        for (const r of records) {
+          const why = unfilled(r.s) ? off.free : off.pressured;
+          if (!r.observed || !why) apply(r);
+          else {
+            const v: CaseVerdict = {
+              verdict: 'broken',
+              reason: `map counts could not be vouched for: ${why}`,
+              differences: [],
+              matches: {},
+            };
+            apply(record(r.i, r.s, v, classify(v)));
           }
-        });
+        }
         generated += slice.length;
         watch.read(lab.labs());
       }
@@ -342,6 +427,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     elapsedMs: performance.now() - t0,
     exploreMs,
     shrinkMs,
+    timing,
     kernel,
     facts,
     byVersion,
@@ -400,11 +486,11 @@ async function shrinkFinding(
   const target = g.classified.signature;
   let last: { s: Scenario; v: CaseVerdict } | undefined;
   const shows = async (s: Scenario): Promise<CaseVerdict | undefined> => {
-    const [r] = await lab.run([s], false);
+    const [r] = await lab.run([s]);
     const v = judge(r!, { facts, era });
     let inPlace = false;
     if (r!.status === 'observed' && !r!.obs.ret.ok && s.pressure !== null && needsNoNewVma(s)) {
-      const [again] = await lab.run([unpressured(s)], false);
+      const [again] = await lab.run([unpressured(s)]);
       inPlace = again!.status === 'observed' && again!.obs.ret.ok;
     }
     return classify(v, inPlace)?.signature === target ? v : undefined;
@@ -414,7 +500,7 @@ async function shrinkFinding(
     if (!watch.admit([s], true).length) return false;
     const v = await shows(s);
     if (v) {
-      watch.account(v);
+      watch.account(v.judged ? cycleDriftPages(v.judged.prediction, v.judged.run.placement) : 0);
       last = { s, v };
     }
     return v !== undefined;
@@ -423,7 +509,7 @@ async function shrinkFinding(
   const r = await shrinkScenario(g.first, holds, { maxRuns, base });
   // The shrunk case must stand on a vouched map count: when the count
   // differs from the tracking, run it again from the count.
-  if (last && lab.verify()) {
+  if (last && Object.keys(lab.verify()).length) {
     const v = await shows(r.scenario);
     last = v ? { s: r.scenario, v } : undefined;
   }

@@ -9,7 +9,6 @@
 // prediction is the same for the same seed, so the same cases are left out.
 import type { MachineFacts } from '../facts.js';
 import { cycleDriftPages } from '../judge/accounting.js';
-import type { CaseVerdict } from '../judge/index.js';
 import { modelEnv } from '../judge/eras.js';
 import { predict } from '../model/predict.js';
 import type { EraId } from '../model/types.js';
@@ -103,11 +102,9 @@ export class CommitWatch {
     });
   }
 
-  /** Adds what the judging era's model says a run case leaked. */
-  account(v: CaseVerdict): void {
-    const j = v.judged;
-    if (!j) return;
-    this.predictedPages += Math.max(0, cycleDriftPages(j.prediction, j.run.placement));
+  /** Adds the pages the judging era's model says a case that ran leaked (cycleDriftPages). */
+  account(pages: number): void {
+    this.predictedPages += Math.max(0, pages);
   }
 
   /** The figures, read once more: call it after the lab children are gone. */

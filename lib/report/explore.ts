@@ -73,6 +73,8 @@ export interface ExploreReport {
     perSecond: number;
     exploreMs: number;
     shrinkMs: number;
+    /** Where the explore phase's time went (ms): generating cases, the lab's runs (round trips and the kernel), judging (every era's model), counting the labs' maps. */
+    timing: { generateMs: number; labMs: number; judgeMs: number; verifyMs: number };
   };
   /** Cases per verdict of the judging era. */
   counts: Record<string, number>;
@@ -191,6 +193,12 @@ export function buildExploreReport(i: ExploreReportInput): ExploreReport {
       perSecond: Math.round((r.run / Math.max(r.exploreMs, 1)) * 1000 * 10) / 10,
       exploreMs: Math.round(r.exploreMs),
       shrinkMs: Math.round(r.shrinkMs),
+      timing: {
+        generateMs: Math.round(r.timing.generateMs),
+        labMs: Math.round(r.timing.labMs),
+        judgeMs: Math.round(r.timing.judgeMs),
+        verifyMs: Math.round(r.timing.verifyMs),
+      },
     },
     counts: r.counts,
     modelGaps: {
