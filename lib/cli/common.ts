@@ -1,17 +1,10 @@
 // What every command shares: errors that end the process with a message and
 // an exit status instead of a stack trace, and writing output files whole.
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadScenarios, type LoadedScenarios } from '../explore/files.js';
 import { SCHEMA, type RunReport } from '../report/report.js';
+import { writeWhole, WriteError } from '../write.js';
 import { catalogue, findScenario } from '../scenarios/index.js';
 import type { Scenario } from '../scenarios/types.js';
 
@@ -45,26 +38,11 @@ export function toJson(value: unknown): string {
  * the target. Fails with a UsageError when the place cannot be written.
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  let fd: number;
   try {
-    fd = openSync(tmp, 'wx', 0o644);
+    writeWhole(path, content);
   } catch (err) {
-    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
-  }
-  try {
-    if (typeof content === 'string') writeSync(fd, content);
-    else writeSync(fd, content);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw new CliError(`cannot write ${path}: ${(err as Error).message}`);
+    if (!(err instanceof WriteError)) throw err;
+    throw err.opened ? new CliError(err.message) : new UsageError(err.message);
   }
 }
 

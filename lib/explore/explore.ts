@@ -113,9 +113,13 @@ interface Group {
 }
 
 /** Scenarios generated at a time: a replay path skips to each chunk without drawing what came before. */
-const CHUNK = 2048;
-/** Cases run and judged at a time: only their observations are held at once. */
-const PIECE = 32;
+const CHUNK = 1024;
+/**
+ * Cases run and judged at a time: only their observations are held at once,
+ * and so few that they die young (scavenged, not promoted): a piece of 32
+ * doubled V8's old space over a long explore.
+ */
+const PIECE = 4;
 
 /** What a judged case leaves behind until its window's map counts are vouched for. */
 interface Rec {

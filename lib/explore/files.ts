@@ -5,20 +5,19 @@
 // runs; a bad file is named with its first problem.
 import {
   closeSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   statSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020 as Ajv, ValidateFunction } from 'ajv/dist/2020.js';
 import { packageRoot } from '../native.js';
 import type { Scenario } from '../scenarios/types.js';
+import { writeWhole } from '../write.js';
 import { validateScenario } from './generate.js';
 
 export const SCENARIO_SCHEMA = 'mremap-probe/scenario/v1';
@@ -56,8 +55,12 @@ export class ScenarioFileError extends Error {
 
 let validator: ValidateFunction | undefined;
 
+/** The schema's validator, compiled the first time a file is read (ajv is loaded only then: it costs 11 MB). */
 function schemaValidator(): ValidateFunction {
   if (!validator) {
+    const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as {
+      Ajv2020: typeof Ajv;
+    };
     const schema = JSON.parse(
       readFileSync(join(packageRoot, 'schemas', 'scenario.v1.schema.json'), 'utf8'),
     ) as object;
@@ -177,25 +180,11 @@ export function checkSaveDir(dir: string): void {
 /** Writes one scenario file whole: a temporary file in `dir`, renamed into place. Returns its path. */
 export function saveScenario(dir: string, scenario: Scenario, origin: ScenarioOrigin): string {
   const file: ScenarioFile = { schema: SCENARIO_SCHEMA, scenario, origin };
-  const name = scenarioFileName(scenario.id);
-  const path = join(dir, name);
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  const path = join(dir, scenarioFileName(scenario.id));
   try {
-    const fd = openSync(tmp, 'wx', 0o644);
-    try {
-      writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    writeWhole(path, `${JSON.stringify(file, null, 2)}\n`);
   } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never made, or already gone
-    }
-    throw new ScenarioFileError(`cannot write ${path}: ${(err as Error).message}`);
+    throw new ScenarioFileError((err as Error).message);
   }
   return path;
 }

@@ -7,20 +7,12 @@
 // The measured drift cannot decide: Committed_AS is machine-wide, and on a
 // busy machine other processes move it by hundreds of MiB either way; the
 // prediction is the same for the same seed, so the same cases are left out.
+import { explainCase } from '../explain.js';
 import type { MachineFacts } from '../facts.js';
 import { cycleDriftPages } from '../judge/accounting.js';
-import { modelEnv } from '../judge/eras.js';
-import { predict } from '../model/predict.js';
 import type { EraId } from '../model/types.js';
-import type { CaseInputs } from '../observation.js';
-import { place } from '../placement.js';
 import { committedKb } from '../run/accounting.js';
 import type { Scenario } from '../scenarios/types.js';
-
-/** A window where user space usually has free room; the model only labels pages with it. */
-const WINDOW = 0x7f000000;
-/** Counters the model starts from before a case ran; only the charge matters here. */
-const NOMINAL = { totalVm: 100_000, dataVm: 20_000, lockedVm: 0 };
 
 export interface GlobalEffects {
   /** Committed_AS before the explore and after its lab children were gone, kB. */
@@ -126,26 +118,17 @@ export class CommitWatch {
 
 /**
  * Pages of Committed_AS one call of the scenario leaves charged after its
- * window is unmapped, as `era`'s model predicts it without limits; 0 when the
- * model cannot follow the case.
+ * window is unmapped, as `era`'s model predicts it (`explain`'s view of the
+ * case); 0 when the model cannot follow the case.
  */
 export function predictedLeakPages(s: Scenario, facts: MachineFacts, era: EraId): number {
   try {
-    const p = place(s, facts, WINDOW);
-    const mapCount = s.pressure === null ? 1000 : facts.maxMapCount + s.pressure;
-    const inputs: CaseInputs = {
-      ...NOMINAL,
-      rlimitAs: Infinity,
-      rlimitData: Infinity,
-      rlimitMemlock: Infinity,
-      capIpcLock: true,
-      capSysRawio: true,
-    };
-    const pred = predict(p, { mapCount, ...NOMINAL }, era, {
-      ...modelEnv(facts, inputs, era),
-      window: WINDOW,
+    const e = explainCase(s, era, {
+      maxMapCount: facts.maxMapCount,
+      version: facts.version,
+      pageSize: facts.pageSize,
     });
-    return cycleDriftPages(pred, p);
+    return cycleDriftPages(e.prediction, e.placement);
   } catch {
     return 0;
   }

@@ -1,39 +1,26 @@
 // The explore report: one versioned structure that the table and HTML
 // renderers draw from. Its JSON Schema is schemas/explore-report.v1.schema.json.
-import type { ExploreResult } from '../explore/explore.js';
+import type { ExploreResult, Finding } from '../explore/explore.js';
 import type { GlobalEffects } from '../explore/global.js';
 import type { CaseVerdict, EraScore } from '../judge/index.js';
-import type { KernelFacts } from '../kernel.js';
 import type { EraId } from '../model/types.js';
 import { pressureText, type Scenario } from '../scenarios/types.js';
-import { caseReport, reproCommand, type CaseReport } from './report.js';
+import {
+  caseReport,
+  kernelJson,
+  reproCommand,
+  type CaseReport,
+  type KernelJson,
+} from './report.js';
 
 export type { CaseReport } from './report.js';
 
 export const EXPLORE_SCHEMA = 'mremap-probe/explore-report/v1';
 
-export interface FindingReport {
-  /** kind | errno | destroyed by role | where kernel and model part. */
-  signature: string;
-  kind: string;
-  errno: string;
-  destroyed: string[];
-  step: string;
-  /** Generated cases that showed it. */
-  count: number;
+/** A finding as the report gives it: the explore's finding, its first case by id, and how to reproduce it. */
+export interface FindingReport extends Omit<Finding, 'first'> {
   /** The first generated case that showed it. */
   firstCase: string;
-  /** The shrunk scenario, as data (what --save writes). */
-  scenario: Scenario;
-  shrink: { runs: number; steps: number; reproduced: boolean; exhausted: boolean } | null;
-  verdict: string;
-  reason: string;
-  /** The eras whose model predicts the shrunk case. */
-  eras: EraId[];
-  /** The shrunk case as run: the verdict with its evidence, as in a run report. */
-  case: CaseReport;
-  /** The model's trace of the shrunk case, per era (`mremap-probe explain`). */
-  traces: { era: EraId; text: string }[];
   repro: string;
   /** The scenario file --save wrote, or null. */
   file: string | null;
@@ -44,10 +31,7 @@ export interface ExploreReport {
   tool: { name: 'mremap-probe'; version: string };
   startedAt: string;
   elapsedMs: number;
-  kernel: Pick<
-    KernelFacts,
-    'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
-  >;
+  kernel: KernelJson;
   limit: { maxMapCount: number };
   seed: number;
   options: {
@@ -127,27 +111,15 @@ function globalNote(g: GlobalEffects): string {
 
 export function buildExploreReport(i: ExploreReportInput): ExploreReport {
   const r = i.result;
-  const k = r.kernel;
   const [lo, hi] = i.options.pressure ?? [-12, 1];
-  const findings: FindingReport[] = r.findings.map((f) => {
-    const file = i.saved?.files.get(f.signature) ?? null;
+  const findings: FindingReport[] = r.findings.map(({ first, ...f }) => {
+    const repro = reproCommand(f.scenario.id, i.saved?.dir ?? 'DIR');
     return {
-      signature: f.signature,
-      kind: f.kind,
-      errno: f.errno,
-      destroyed: f.destroyed,
-      step: f.step,
-      count: f.count,
-      firstCase: f.first.id,
-      scenario: f.scenario,
-      shrink: f.shrink,
-      verdict: f.verdict,
-      reason: f.reason,
-      eras: f.eras,
-      case: { ...f.case, repro: reproCommand(f.scenario.id, i.saved?.dir ?? 'DIR') },
-      traces: f.traces,
-      repro: reproCommand(f.scenario.id, i.saved?.dir ?? 'DIR'),
-      file,
+      ...f,
+      firstCase: first.id,
+      case: { ...f.case, repro },
+      repro,
+      file: i.saved?.files.get(f.signature) ?? null,
     };
   });
   const byKind: Record<string, number> = {};
@@ -161,14 +133,7 @@ export function buildExploreReport(i: ExploreReportInput): ExploreReport {
     tool: { name: 'mremap-probe', version: i.version },
     startedAt: r.startedAt.toISOString(),
     elapsedMs: Math.round(r.elapsedMs),
-    kernel: {
-      release: k.release,
-      version: k.version,
-      arch: k.arch,
-      pageSize: k.pageSize,
-      maxMapCount: k.maxMapCount,
-      gateVma: k.gateVma,
-    },
+    kernel: kernelJson(r.kernel),
     limit: { maxMapCount: r.facts.maxMapCount },
     seed: r.seed,
     options: {

@@ -39,15 +39,23 @@ export interface CaseReport {
   elapsedMs: number | null;
 }
 
+/** The kernel as reports name it (as `info` does). */
+export type KernelJson = Pick<
+  KernelFacts,
+  'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
+>;
+
+export function kernelJson(k: KernelFacts): KernelJson {
+  const { release, version, arch, pageSize, maxMapCount, gateVma } = k;
+  return { release, version, arch, pageSize, maxMapCount, gateVma };
+}
+
 export interface RunReport {
   schema: typeof SCHEMA;
   tool: { name: 'mremap-probe'; version: string };
   startedAt: string;
   elapsedMs: number;
-  kernel: Pick<
-    KernelFacts,
-    'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
-  >;
+  kernel: KernelJson;
   /** The limit the cases ran against, and the original when --lower-limit lowered it. */
   limit: { maxMapCount: number; loweredFrom: number | null };
   era: {
@@ -154,14 +162,7 @@ export function buildReport(i: BuildInput): RunReport {
     tool: { name: 'mremap-probe', version: i.version },
     startedAt: i.startedAt.toISOString(),
     elapsedMs: Math.round(i.elapsedMs),
-    kernel: {
-      release: i.kernel.release,
-      version: i.kernel.version,
-      arch: i.kernel.arch,
-      pageSize: i.kernel.pageSize,
-      maxMapCount: i.kernel.maxMapCount,
-      gateVma: i.kernel.gateVma,
-    },
+    kernel: kernelJson(i.kernel),
     limit: { maxMapCount: i.maxMapCount, loweredFrom: i.loweredFrom },
     era: {
       byVersion: i.byVersion,
