@@ -72,7 +72,13 @@ export interface ExploreReport {
   findings: FindingReport[];
   /** Signatures beyond the number kept. */
   unkept: { signatures: number; cases: number };
-  summary: { findings: number; byKind: Record<string, number>; failed: boolean };
+  summary: {
+    findings: number;
+    byKind: Record<string, number>;
+    failed: boolean;
+    /** Every case that ran was skipped (the lab could not run them here). */
+    allSkipped: boolean;
+  };
   notes: string[];
 }
 
@@ -177,12 +183,14 @@ export function buildExploreReport(i: ExploreReportInput): ExploreReport {
       findings: findings.length,
       byKind,
       failed: findings.length > 0 || r.unkept.signatures > 0,
+      allSkipped: r.run > 0 && r.counts.skip === r.run,
     },
     notes,
   };
 }
 
-/** 0 nothing found, 1 any finding (a failure, a model gap or a broken case). */
+/** 0 nothing found, 1 any finding (a failure, a model gap or a broken case), 4 every case skipped. */
 export function exploreExitCode(r: ExploreReport): number {
-  return r.summary.failed ? 1 : 0;
+  if (r.summary.failed) return 1;
+  return r.summary.allSkipped ? 4 : 0;
 }
