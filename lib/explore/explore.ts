@@ -217,7 +217,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   const maxFindings = o.maxFindings ?? 500;
   const maxShrunk = o.maxShrunk ?? 100;
   const gen: GenOptions = o.pressure ? { pressure: o.pressure, noPressure: false } : {};
-  const lab = new ExploreLab(facts, o);
+  let lab = new ExploreLab(facts, o);
   const watch = new CommitWatch(
     facts,
     era,
@@ -391,7 +391,13 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     exploreMs = performance.now() - t0;
     progress('explore');
 
-    // Shrink each finding, most severe first.
+    // Shrink each finding, most severe first, in new lab children: a shrunk
+    // case must show its finding from a clean start, as `run --cases` runs
+    // it, not only in a child that hundreds of thousands of cases went
+    // through (a per-process count the kernel leaks, such as locked_vm,
+    // piles up there).
+    lab.close();
+    lab = new ExploreLab(facts, o);
     const order = [...groups.values()].sort(
       (a, b) =>
         kindRank(a.classified.kind) - kindRank(b.classified.kind) ||
