@@ -1,6 +1,7 @@
 // `mremap-probe info`: the kernel facts and this process's own map count.
 import type { Command } from 'commander';
 import { kernelFacts, readOwnMaps, type KernelFacts } from '../kernel.js';
+import { GATE_VMA_NAME } from '../maps.js';
 import { emit, toJson } from './common.js';
 
 export interface InfoReport {
@@ -25,7 +26,7 @@ export function formatInfo(r: InfoReport): string {
     ['arch', k.arch],
     ['page size', String(k.pageSize)],
     ['vm.max_map_count', String(k.maxMapCount)],
-    ['gate VMA listed', k.gateVma ? 'yes ([vsyscall], not counted)' : 'no'],
+    ['gate VMA listed', k.gateVma ? `yes (${GATE_VMA_NAME}, not counted)` : 'no'],
     ['RLIMIT_AS', `${k.rlimitAs.cur} (max ${k.rlimitAs.max})`],
     ['RLIMIT_DATA', `${k.rlimitData.cur} (max ${k.rlimitData.max})`],
     ['RLIMIT_MEMLOCK', `${k.rlimitMemlock.cur} (max ${k.rlimitMemlock.max})`],
