@@ -78,7 +78,7 @@ try {
   for (const arch of arches) {
     const tc = toolchain(arch);
     rmSync(join(root, 'prebuilds', `linux-${arch}`), { recursive: true, force: true });
-    console.log(`prebuild: linux-${arch} with ${tc.CXX}, headers from ${nodedir}`);
+    console.error(`prebuild: linux-${arch} with ${tc.CXX}, headers from ${nodedir}`);
     const r = spawnSync(
       process.execPath,
       [
@@ -92,7 +92,7 @@ try {
         `--out=${root}`,
       ],
       {
-        stdio: 'inherit',
+        stdio: ['ignore', 2, 2], // the build's log on stderr: npm pack --json owns stdout
         env: {
           ...process.env,
           npm_config_nodedir: nodedir,
@@ -111,7 +111,9 @@ try {
     }
     const dir = join(root, 'prebuilds', `linux-${arch}`);
     for (const f of readdirSync(dir))
-      console.log(`prebuild: prebuilds/linux-${arch}/${f} (${statSync(join(dir, f)).size} bytes)`);
+      console.error(
+        `prebuild: prebuilds/linux-${arch}/${f} (${statSync(join(dir, f)).size} bytes)`,
+      );
   }
 } finally {
   rmSync(stage, { recursive: true, force: true });
