@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianUserland } from '../../lib/vm/userland.js';
 import { isLinux, root } from '../helpers.js';
 
 const ARCH = process.arch;
@@ -233,5 +234,63 @@ describe('the tarball installed where there is no compiler', () => {
     expect([0, 1], run.stderr).toContain(run.status);
     const report = JSON.parse(run.stdout) as { cases: { verdict: string }[] };
     expect(report.cases.filter((c) => c.verdict === 'broken')).toEqual([]);
+  });
+});
+
+describe('the cross-compiled arm64 prebuild', () => {
+  it("loads and makes its system calls under Debian's arm64 node in qemu-user", (ctx) => {
+    if (blocker) ctx.skip(blocker);
+    if (ARCH !== 'x64') ctx.skip('this checks the cross-compiled arm64 prebuild from x86-64');
+    const qemu = onPath('qemu-aarch64');
+    if (!qemu) ctx.skip('qemu-aarch64 is not installed (apt-get install qemu-user)');
+    let rootfs = '';
+    try {
+      rootfs = debianUserland({ arch: 'arm64', packages: ['nodejs'] }).root;
+    } catch (err) {
+      ctx.skip(`Debian's arm64 nodejs could not be fetched here: ${(err as Error).message}`);
+    }
+    const src = join(work, 'src');
+    const arm64 = (args: string[]) =>
+      spawnSync(qemu!, ['-L', rootfs, join(rootfs, 'usr/bin/node'), ...args], {
+        cwd: src,
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+    // The packed sources hold no build/: the loader must take prebuilds/linux-arm64/.
+    const info = arm64([join(src, 'bin', 'mremap-probe.js'), 'info', '--json']);
+    expect(info.status, info.stderr).toBe(0);
+    const facts = JSON.parse(info.stdout) as { addon: string; kernel: { arch: string } };
+    expect(facts.kernel.arch).toBe('aarch64');
+    expect(facts.addon).toBe(join(src, 'prebuilds', 'linux-arm64', 'mremap-probe.glibc.node'));
+    // A failing mremap comes back as an outcome with its errno name (the errno is
+    // qemu's or the kernel's: a misaligned address is EINVAL for both), and the lab child forks and answers.
+    const script = join(work, 'arm64-calls.mjs');
+    writeFileSync(
+      script,
+      `const { native } = await import(${JSON.stringify(join(src, 'dist', 'index.js'))});
+const a = native();
+const p = a.mmap(0n, 4096, a.constants.PROT_READ | a.constants.PROT_WRITE,
+  a.constants.MAP_PRIVATE | a.constants.MAP_ANONYMOUS, -1, 0);
+const grow = a.mremap(p + 1n, 4096, 4096, 0, 0n, false); // misaligned: EINVAL
+const lab = new a.Lab();
+const ping = new Uint8Array(56);
+new DataView(ping.buffer).setUint32(0, 1, true); // kPing
+const r = lab.call(ping, 10000);
+console.log(JSON.stringify({ arch: process.arch, grow, ping: r.status === 'ok' ? Number(r.results.readBigInt64LE(0)) : r.status, pid: lab.pid, closed: lab.close().status }));
+`,
+    );
+    const calls = arm64([script]);
+    expect(calls.status, calls.stderr).toBe(0);
+    const out = JSON.parse(calls.stdout) as {
+      arch: string;
+      grow: { ok: boolean; code: string };
+      ping: number;
+      pid: number;
+      closed: string;
+    };
+    expect(out.arch).toBe('arm64');
+    expect(out.grow).toMatchObject({ ok: false, code: 'EINVAL' });
+    expect(out.ping).toBe(out.pid);
+    expect(out.closed).toBe('closed');
   });
 });
