@@ -198,6 +198,23 @@ describe('the tarball installed where there is no compiler', () => {
     expect(report.cases.filter((c) => c.verdict === 'broken')).toEqual([]);
   });
 
+  it("gives a guest initramfs the prebuild of the guest's architecture", (ctx) => {
+    if (blocker) ctx.skip(blocker);
+    const pkg = realpathSync(join(app, 'node_modules', 'mremap-probe'));
+    const script = `const m = await import(${JSON.stringify(join(pkg, 'dist', 'vm', 'initramfs.js'))});
+console.log(JSON.stringify([m.guestAddon('x64'), m.guestAddon('arm64')]));`;
+    const r = spawnSync(join(toolless, 'node'), ['--input-type=module', '-e', script], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { HOME: process.env.HOME, PATH: toolless },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      join(pkg, 'prebuilds', 'linux-x64', 'mremap-probe.glibc.node'),
+      join(pkg, 'prebuilds', 'linux-arm64', 'mremap-probe.glibc.node'),
+    ]);
+  });
+
   it('without a prebuild for this machine, cannot build there, and says where it looked', (ctx) => {
     if (blocker) ctx.skip(blocker);
     const pkg = join(app, 'node_modules', 'mremap-probe');
