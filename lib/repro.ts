@@ -187,5 +187,12 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
   // The stamp code the lab child uses, then the runtime shared by every case.
   const stamp = readFileSync(join(packageRoot, 'native', 'sys', 'stamp.h'), 'utf8');
   const runtime = readFileSync(join(packageRoot, 'native', 'repro', 'runtime.c'), 'utf8');
-  return ['#define _GNU_SOURCE', ...header, ...data, stamp, runtime].join('\n');
+  return [
+    '#define _GNU_SOURCE',
+    '#define _FILE_OFFSET_BITS 64',
+    ...header,
+    ...data,
+    stamp,
+    runtime,
+  ].join('\n');
 }

@@ -58,7 +58,7 @@ const fillRatioVsC = fill.labMs / fill.cMs;
 log('region queries against the whole maps');
 const pl = PressureLab.open(M);
 pl.lab.fill(N);
-const region = [pl.arena.regionBase, pl.arena.regionBase + 64n * 4096n];
+const region = [pl.arena.regionBase, pl.arena.regionBase + 64n * BigInt(pl.lab.pageSize)];
 const time = (fn, n = 20) => {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) fn();

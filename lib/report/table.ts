@@ -6,7 +6,7 @@ export function formatTable(r: RunReport): string {
   const out: string[] = [];
   const k = r.kernel;
   out.push(
-    `mremap-probe ${r.tool.version}: Linux ${k.release} (${k.arch}), vm.max_map_count ${r.limit.maxMapCount}` +
+    `mremap-probe ${r.tool.version}: Linux ${k.release} (${k.arch}, ${k.pageSize / 1024} KiB pages), vm.max_map_count ${r.limit.maxMapCount}` +
       (r.limit.loweredFrom !== null ? ` (lowered from ${r.limit.loweredFrom} for the run)` : ''),
   );
   const best = r.era.byBehaviour;

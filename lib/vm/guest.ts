@@ -54,7 +54,7 @@ export async function runInVm(o: VmOptions): Promise<VmResult> {
     debian = await fetchKernel(o.debian, { ...(o.mirror ? { mirror: o.mirror } : {}), log });
     kernelFile = debian.vmlinuz;
   } else throw new RequirementError('give --kernel PATH or --debian SPEC');
-  const initrd = buildInitramfs(log);
+  const initrd = buildInitramfs(process.arch, log);
   let accel: Accel = o.accel === 'kvm' || o.accel === 'tcg' ? o.accel : 'tcg';
   if (!o.accel || o.accel === 'auto')
     accel = (await kvmWorks(kernelFile, initrd, log)) ? 'kvm' : 'tcg';

@@ -11,9 +11,14 @@
  *
  * Nothing allocates between counting the maps and making the call: stdout is
  * unbuffered and all buffers are static, so the map count is exact.
+ * System calls go through the C library (or syscall(2) with its SYS_ numbers),
+ * so the file builds for any Linux architecture; sizes follow the page size.
+ * The reproducer's first lines define _FILE_OFFSET_BITS 64, before any header:
+ * /proc/self/mem offsets are addresses, above 2^31 too.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +52,8 @@ struct vma {
 };
 
 static char maps_buf[64 << 20];
-static unsigned char page_buf[1 << 16] __attribute__((aligned(8)));
+/* One page: 256 KiB is the largest base page Linux has (arm64's is at most 64 KiB). */
+static unsigned char page_buf[256 << 10] __attribute__((aligned(8)));
 static long page_size;
 static uintptr_t window;
 static long new_pages;
@@ -126,13 +132,34 @@ static long read_maps(void) {
   return used;
 }
 
-/* map_count as the kernel keeps it: every line but the gate VMA ([vsyscall], listed last). */
+/*
+ * The gate VMA: /proc lists it after every real VMA, but mm->map_count does
+ * not count it. x86-64 has [vsyscall] (absent with vsyscall=none); arm64 has
+ * none; 32-bit arm's is its vector page, [vectors], except in a 32-bit
+ * process on an arm64 kernel (uname says armv8l or armv8b), where [vectors]
+ * is an ordinary mapping and counts.
+ */
+static const char *gate_vma_name(void) {
+#if defined(__x86_64__)
+  return "[vsyscall]";
+#elif defined(__arm__)
+  struct utsname u;
+  if (uname(&u) == 0 && strncmp(u.machine, "armv8", 5) == 0) return NULL;
+  return "[vectors]";
+#else
+  return NULL;
+#endif
+}
+
+/* map_count as the kernel keeps it: every line but the gate VMA (listed last). */
 static long map_count(void) {
   long len = read_maps(), lines = 0;
   for (long i = 0; i < len; i++) lines += maps_buf[i] == '\n';
-  const char *gate = "[vsyscall]\n";
-  size_t gl = strlen(gate);
-  if ((size_t)len >= gl && memcmp(maps_buf + len - (long)gl, gate, gl) == 0) lines--;
+  const char *gate = gate_vma_name();
+  long gl = gate ? (long)strlen(gate) : 0;
+  if (gl && len > gl && maps_buf[len - 1] == '\n' &&
+      memcmp(maps_buf + len - 1 - gl, gate, (size_t)gl) == 0)
+    lines--;
   return lines;
 }
 
@@ -197,7 +224,7 @@ struct cap_data {
   uint32_t effective, permitted, inheritable;
 };
 static void drop_cap(int cap) {
-  struct cap_header h = {0x20080522, 0};
+  struct cap_header h = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct cap_data d[2];
   if (syscall(SYS_capget, &h, d) != 0) return;
   d[cap / 32].effective &= ~(1u << (cap % 32));
@@ -309,6 +336,8 @@ static int accounting_case(void);
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   page_size = sysconf(_SC_PAGESIZE);
+  if (page_size > (long)sizeof(page_buf))
+    skip("the page size is larger than this reproducer handles");
   printf("mremap-probe reproducer for %s\n%s\n\n", CASE_ID, CASE_SUMMARY);
 
   struct utsname u;
@@ -337,7 +366,8 @@ int main(void) {
     long ram_kb = kb_field("/proc/meminfo", "MemTotal:"),
          swap_kb = kb_field("/proc/meminfo", "SwapTotal:");
     long total = (ram_kb + (swap_kb > 0 ? swap_kb : 0)) / (page_size / 1024);
-    new_pages = (long)((total * 5 / 4 + 262143) / 262144) * 262144 + 262144;
+    long gib = (1L << 30) / page_size; /* pages in a GiB */
+    new_pages = (total * 5 / 4 + gib - 1) / gib * gib + gib;
     window_pages = SPEC.new_addr + new_pages + 8;
   }
 
@@ -441,8 +471,8 @@ int main(void) {
     t.rlim_cur = (rlim_t)(lck_kb * 1024 + SPEC.memlock_headroom * page_size);
     setrlimit(RLIMIT_MEMLOCK, &t);
   }
-  if (SPEC.drop_ipc_lock) drop_cap(14);
-  if (SPEC.drop_sys_rawio) drop_cap(17);
+  if (SPEC.drop_ipc_lock) drop_cap(CAP_IPC_LOCK);
+  if (SPEC.drop_sys_rawio) drop_cap(CAP_SYS_RAWIO);
 
   /* The call. */
   uintptr_t new_addr = SPEC.has_new_addr ? (SPEC.new_addr_zero ? 0 : at(SPEC.new_addr)) : 0;

@@ -8,6 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+// sys_mmap passes a byte offset to SYS_mmap and addresses travel as 64-bit
+// words: both hold on 64-bit Linux only (32-bit arm has mmap2 instead).
+static_assert(sizeof(void*) == 8, "the addon is built for 64-bit Linux only");
+
 namespace mp {
 
 namespace {
