@@ -3,7 +3,7 @@
 // neither 9p nor virtiofs). It holds busybox (static), this machine's node
 // with the shared libraries it needs, the built package, and an /init that
 // runs the probe, sends the report out on the second serial port, framed,
-// and powers off. Written as a newc cpio archive by hand; cached by content.
+// and reboots (which ends QEMU). Written as a newc cpio archive by hand; cached by content.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -160,7 +160,9 @@ $B stty -F /dev/ttyS1 raw -echo 2>/dev/null
   echo "MREMAP-PROBE-REPORT-END"
 } > /dev/ttyS1
 $B sync
-$B poweroff -f
+# A reboot ends QEMU under -no-reboot on any kernel; poweroff -f only halts
+# a kernel without ACPI.
+$B reboot -f
 `;
 
 function entries(): Entry[] {
