@@ -17,18 +17,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKernelVersion, type KernelVersion } from '../kernel.js';
 import { aptEnv, AptError, SUITES, type AptEnv } from './apt.js';
+import type { BuiltFrom } from './build.js';
 import { cacheDir } from './cache.js';
 
+/** A kernel in the cache: fetched from Debian (package, suite) or built (`built`). */
 export interface CachedKernel {
   release: string;
   version: KernelVersion;
   vmlinuz: string;
   config?: string;
-  package: string;
-  packageVersion: string;
-  suite: string;
+  package?: string;
+  packageVersion?: string;
+  suite?: string;
   sha256: string;
   fetchedAt: string;
+  built?: BuiltFrom;
 }
 
 export class KernelSpecError extends Error {
