@@ -141,7 +141,6 @@ function packageEntries(): Entry[] {
 export const INIT_SCRIPT = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
-$B mount -t sysfs sys /sys
 $B mount -t devtmpfs dev /dev
 $B mount -t tmpfs tmp /tmp
 $B mkdir -p /run && $B mount -t tmpfs run /run
