@@ -400,7 +400,10 @@ export async function buildKernel(o: BuildOptions): Promise<CachedKernel & { bui
       // Relative paths in ccache's keys: builds of the same tree share hits.
       ...(ccache ? { CCACHE_BASEDIR: tree.dir, CCACHE_NOHASHDIR: '1' } : {}),
     };
-    const base = ['-C', tree.dir, `O=${out}`, 'ARCH=x86_64', ...makeVars];
+    // The guest is x86-64 whatever the tree's Makefile was set up for (a
+    // board's tree may set ARCH and CROSS_COMPILE): the command line wins.
+    const cross = process.arch === 'x64' ? '' : 'x86_64-linux-gnu-';
+    const base = ['-C', tree.dir, `O=${out}`, 'ARCH=x86_64', `CROSS_COMPILE=${cross}`, ...makeVars];
     writeSync(
       logFd,
       `mremap-probe kernels build: Linux ${tree.versionText} from ${tree.dir} (${src.describe})\n`,
@@ -441,7 +444,7 @@ export async function buildKernel(o: BuildOptions): Promise<CachedKernel & { bui
     let steps = 0;
     await step(
       'bzImage',
-      [`-j${jobs}`, ...(ccache ? ['CC=ccache gcc'] : []), 'bzImage'],
+      [`-j${jobs}`, ...(ccache ? [`CC=ccache ${cross}gcc`] : []), 'bzImage'],
       (line) => {
         const m = /^\s+([A-Z][A-Z0-9_]*)\s+(\S.*)$/.exec(line);
         if (m) o.onStep?.(++steps, `${m[1]} ${m[2]}`);
