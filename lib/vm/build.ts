@@ -245,7 +245,7 @@ export function sourceHash(dir: string): SourceHash {
     }
   };
   walk(dir, '');
-  return { hash: h.digest('hex'), describe: 'not a git tree (hashed by file sizes and times)' };
+  return { hash: h.digest('hex'), describe: 'not a git tree' };
 }
 
 export interface BuiltFrom {
