@@ -17,6 +17,11 @@ import { registerRun } from './run.js';
 import { registerExplain } from './explain.js';
 import { registerRepro } from './repro.js';
 import { registerVm } from './vm.js';
+import { registerMatrix } from './matrix.js';
+import { registerKernels } from './kernels.js';
+import { registerCompare } from './compare.js';
+import { bisectStatus, registerBisect } from './bisect.js';
+import { BuildError, KernelTreeError } from '../vm/build.js';
 import { registerReport } from './report.js';
 
 const DESCRIPTION = `Measures how the running Linux kernel's mremap() behaves when it fails near
@@ -52,6 +57,10 @@ Documentation: README.md in ${packageRoot}`,
   registerExplain(program);
   registerRepro(program);
   registerVm(program);
+  registerMatrix(program);
+  registerKernels(program);
+  registerBisect(program);
+  registerCompare(program);
   registerReport(program);
   registerInfo(program);
   registerMaps(program);
@@ -68,6 +77,24 @@ function fail(message: string, code: number): number {
 /** Runs the command line and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // `git bisect run` reads bisect-run's status: its errors have statuses of their own.
+  if (argv.slice(2).find((a) => !a.startsWith('-')) === 'bisect-run') {
+    try {
+      await program.parseAsync(argv);
+      return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+    } catch (err) {
+      if (
+        err instanceof CommanderError &&
+        ['commander.helpDisplayed', 'commander.help'].includes(err.code)
+      )
+        return EXIT.ok;
+      const status = bisectStatus(err);
+      if (!(err instanceof CommanderError))
+        process.stderr.write(`mremap-probe: ${(err as Error).message}\n`);
+      if (process.env.MREMAP_PROBE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+      return status;
+    }
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
@@ -92,7 +119,10 @@ export async function main(argv: string[]): Promise<number> {
     ) {
       return fail(`could not run here: ${err.message}`, EXIT.skip);
     }
-    if (err instanceof KernelSpecError) return fail(err.message, EXIT.usage);
+    if (err instanceof KernelSpecError || err instanceof KernelTreeError)
+      return fail(err.message, EXIT.usage);
+    // A build that fails here says where its log is; nothing was cached.
+    if (err instanceof BuildError) return fail(err.message, EXIT.skip);
     if (err instanceof AptError || err instanceof GuestError) return fail(err.message, EXIT.fail);
     const e = err as Error;
     if (process.env.MREMAP_PROBE_DEBUG) process.stderr.write(`${e.stack ?? e}\n`);

@@ -137,6 +137,12 @@ export function aptEnv(
     `Dir::State=${join(dir, 'state')}`,
     '-o',
     `Dir::Cache=${join(dir, 'cache')}`,
+    // apt's binary caches in our own directory: without them (some images
+    // turn them off) every apt-cache call parses all indexes again, seconds each.
+    '-o',
+    'Dir::Cache::pkgcache=pkgcache.bin',
+    '-o',
+    'Dir::Cache::srcpkgcache=srcpkgcache.bin',
     '-o',
     'Dir::State::status=/dev/null',
     '-o',

@@ -3,7 +3,8 @@
 // cloud kernels have neither 9p nor virtiofs). It holds busybox (static), this
 // machine's node with the shared libraries it needs, the built package with
 // the addon for the guest's architecture, and an /init that runs the probe,
-// sends the report out on the second serial port, framed, and powers off.
+// sends the report out on the second serial port, framed, and reboots (which
+// ends QEMU on any kernel, under -no-reboot).
 // Written as a newc cpio archive by hand; cached by content.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -158,7 +159,6 @@ function packageEntries(arch: string): Entry[] {
 export const INIT_SCRIPT = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
-$B mount -t sysfs sys /sys
 $B mount -t devtmpfs dev /dev
 $B mount -t tmpfs tmp /tmp
 $B mkdir -p /run && $B mount -t tmpfs run /run
@@ -177,7 +177,9 @@ $B stty -F /dev/ttyS1 raw -echo 2>/dev/null
   echo "MREMAP-PROBE-REPORT-END"
 } > /dev/ttyS1
 $B sync
-$B poweroff -f
+# A reboot ends QEMU under -no-reboot on any kernel; poweroff -f only halts
+# a kernel without ACPI.
+$B reboot -f
 `;
 
 function entries(arch: string): Entry[] {

@@ -15,6 +15,10 @@
  * so the file builds for any Linux architecture; sizes follow the page size.
  * The reproducer's first lines define _FILE_OFFSET_BITS 64, before any header:
  * /proc/self/mem offsets are addresses, above 2^31 too.
+ *
+ * Exit status: 0 the invariant held, 1 it broke, 4 could not run here (2 when
+ * the layout itself failed). With --bisect, as `git bisect run` wants them:
+ * 0 kept, 1 broken, 125 could not run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +46,11 @@
 #ifndef MREMAP_FIXED
 #define MREMAP_FIXED 2
 #endif
+
+static int bisect_mode;
+
+/* The exit status for a result: under --bisect, anything but kept or broken is a skip. */
+static int status(int code) { return bisect_mode && code != 0 && code != 1 ? 125 : code; }
 
 #define MAX_VMAS 64
 #define MAX_PAGES 4096
@@ -87,7 +96,7 @@ static void stamp(uintptr_t addr, long pages, int object) {
                    r = {(void *)(addr + (uintptr_t)(p * page_size)), (size_t)page_size};
       if (process_vm_writev(getpid(), &l, 1, &r, 1, 0) != page_size) {
         perror("stamping a page");
-        exit(2);
+        exit(status(2));
       }
     }
   }
@@ -119,7 +128,7 @@ static long read_maps(void) {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     perror("/proc/self/maps");
-    exit(4);
+    exit(status(4));
   }
   long used = 0;
   for (;;) {
@@ -212,7 +221,7 @@ static long read_long(const char *path) {
 static void skip(const char *why) {
   printf("SKIP: %s\n", why);
   printf("RESULT id=%s verdict=skip\n", CASE_ID);
-  exit(4);
+  exit(status(4));
 }
 
 /* capset(2) without libcap: clear one capability from the effective and permitted sets. */
@@ -332,8 +341,14 @@ static void print_vmas(const char *title, struct vma *v, int n) {
 }
 
 static int accounting_case(void);
+static int run_case(void);
 
-int main(void) {
+int main(int argc, char **argv) {
+  bisect_mode = argc > 1 && strcmp(argv[1], "--bisect") == 0;
+  return status(run_case());
+}
+
+static int run_case(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   page_size = sysconf(_SC_PAGESIZE);
   if (page_size > (long)sizeof(page_buf))
