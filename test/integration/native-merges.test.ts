@@ -1,10 +1,10 @@
 // The VMA merges this kernel makes in the layouts the probe builds: each case
 // lays out adjacent VMAs in the lab child, makes the calls (mmap, mprotect,
 // mlock, mremap), reads the region's VMAs back and compares them with what the
-// rules of docs/merges.md predict for this kernel's version. The expectations
-// were measured on 4.19, 5.10, 5.17, 6.1, 6.12, 6.18 and 7.2; a rule that
-// depends on a stable backport rather than on the release accepts either of
-// its two documented outcomes, and nothing else.
+// rules of docs/merges.md predict for this kernel's version. The same layouts
+// were measured on 4.19, 5.10, 5.17, 6.1, 6.12, 6.18 and 7.2 (docs/merges.md,
+// "Measured"); a rule that depends on a stable backport rather than on the
+// release accepts either of its two documented outcomes, and nothing else.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lib/lab.js';
