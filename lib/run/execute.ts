@@ -11,7 +11,9 @@ import {
   type Snapshot,
   type VmaView,
 } from '../judge/evidence.js';
+import { ERA_MERGES } from '../model/eras/index.js';
 import { layoutState } from '../model/predict.js';
+import { eraOfVersion } from '../model/types.js';
 import { native } from '../native.js';
 import type { CaseInputs, CaseRun, Observation } from '../observation.js';
 import { addressOf, MAX_EVIDENCE, place, resolveSizes, type Placement } from '../placement.js';
@@ -211,7 +213,11 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
 
     // The model's view of the same layout must be what the lab built.
     const planned = modelVmaViews(
-      layoutState(p, { mapCount: 0, totalVm: 0, dataVm: 0, lockedVm: 0 }),
+      layoutState(
+        p,
+        { mapCount: 0, totalVm: 0, dataVm: 0, lockedVm: 0 },
+        ERA_MERGES[eraOfVersion(facts.version)](facts.version),
+      ),
       p.ranges,
     );
     if (!sameVmas(planned, before.vmas)) {

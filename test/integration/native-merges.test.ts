@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../lib/lab.js';
 import { native, nativeAvailable } from '../../lib/native.js';
+import { op } from '../../lib/protocol.js';
 
 type Version = [number, number, number];
 
@@ -691,7 +692,7 @@ describe('VMA merges in the lab, against the rules of docs/merges.md', () => {
     if (k.needs?.includes('mlock') && memlockRefused) ctx.skip(memlockRefused);
     const l = lab!;
     const P = BigInt(l.pageSize);
-    const free = l.findFree(BigInt(WINDOW) * P);
+    const free = l.call(op.findFree({ length: BigInt(WINDOW) * P }), 'mmap');
     if (!free.ok) throw new Error(`no free window in the lab: ${free.code}`);
     const w = free.value;
     const at = (page: number) => w + BigInt(page) * P;
@@ -718,11 +719,11 @@ describe('VMA merges in the lab, against the rules of docs/merges.md', () => {
         return ops;
       },
       protect(page, pages, prot) {
-        must(l.mprotect(at(page), len(pages), prot), 'mprotect');
+        must(l.call(op.mprotect({ addr: at(page), length: len(pages), prot })), 'mprotect');
         return ops;
       },
       lock(page, pages) {
-        const r = l.mlock(at(page), len(pages));
+        const r = l.call(op.mlock({ addr: at(page), length: len(pages) }));
         if (!r.ok) {
           memlockRefused = `mlock is refused here (${r.code}): RLIMIT_MEMLOCK without CAP_IPC_LOCK`;
           ctx.skip(memlockRefused);
@@ -730,7 +731,7 @@ describe('VMA merges in the lab, against the rules of docs/merges.md', () => {
         return ops;
       },
       unlock(page, pages) {
-        must(l.munlock(at(page), len(pages)), 'munlock');
+        must(l.call(op.munlock({ addr: at(page), length: len(pages) })), 'munlock');
         return ops;
       },
       remap(page, pages, to, flags = FIXED, newPages = pages) {
@@ -750,7 +751,9 @@ describe('VMA merges in the lab, against the rules of docs/merges.md', () => {
         return ops;
       },
       memfd(pages) {
-        const fd = Number(must(l.memfd(len(pages)), 'memfd_create'));
+        const fd = Number(
+          must(l.call(op.memfd({ size: len(pages) }), 'memfd_create'), 'memfd_create'),
+        );
         fds.push(fd);
         return fd;
       },
@@ -776,7 +779,7 @@ describe('VMA merges in the lab, against the rules of docs/merges.md', () => {
     } finally {
       l.munmap(w, BigInt(WINDOW) * P);
       for (const [a, len] of elsewhere) l.munmap(a, len);
-      for (const fd of fds) l.closeFd(fd);
+      for (const fd of fds) l.call(op.close({ fd }));
     }
   });
 });
