@@ -1,7 +1,7 @@
 // `mremap-probe report`: render a saved run report in another format.
 import type { Command } from 'commander';
 import { exitCodeOf } from '../report/report.js';
-import { checkWritable, emit, loadRunReport } from './common.js';
+import { emit, openOutput, loadRunReport } from './common.js';
 import { formatReport, parseFormat } from './run.js';
 
 export function registerReport(program: Command): void {
@@ -20,8 +20,8 @@ export function registerReport(program: Command): void {
     .action((file: string, opts: { format: string; output?: string }) => {
       const format = parseFormat(opts.format);
       const r = loadRunReport(file);
-      if (opts.output) checkWritable(opts.output);
-      emit(formatReport(r, format), opts.output);
+      const out = openOutput(opts.output);
+      emit(formatReport(r, format), out);
       process.exitCode = exitCodeOf(r);
     });
 }

@@ -5,7 +5,7 @@ import { nativeAvailable } from '../native.js';
 import { packageVersion, runProbe } from '../probe.js';
 import type { RunReport } from '../report/report.js';
 import { generateRepro, sightings } from '../repro.js';
-import { checkWritable, CliError, emit, requireScenario, UsageError } from './common.js';
+import { CliError, emit, openOutput, requireScenario, UsageError } from './common.js';
 
 interface Options {
   output?: string;
@@ -60,7 +60,7 @@ The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 wh
     )
     .action((id: string, opts: Options) => {
       const s = requireScenario(id);
-      if (opts.output) checkWritable(opts.output);
+      const out = openOutput(opts.output);
       const reports = loadReports(opts.report);
       const seen = sightings(s.id, reports);
       const keptOn: string[] = [];
@@ -81,6 +81,6 @@ The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 wh
       const quoted = (a: string) =>
         /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
       const command = ['mremap-probe', ...process.argv.slice(2)].map(quoted).join(' ');
-      emit(generateRepro(s, { command, version: packageVersion(), seen, keptOn }), opts.output);
+      emit(generateRepro(s, { command, version: packageVersion(), seen, keptOn }), out);
     });
 }

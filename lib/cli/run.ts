@@ -9,7 +9,7 @@ import { exitCodeOf, type RunReport } from '../report/report.js';
 import { formatTable } from '../report/table.js';
 import { catalogue, filterScenarios, FAMILIES } from '../scenarios/index.js';
 import { pressureText } from '../scenarios/types.js';
-import { checkWritable, emit, parseIntOption, toJson, UsageError } from './common.js';
+import { emit, openOutput, parseIntOption, toJson, UsageError } from './common.js';
 import { applyLowerLimit } from './limits.js';
 import { progressBar } from './progress.js';
 
@@ -116,7 +116,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
         );
       }
       const scenarios = selectScenarios(opts.filter);
-      if (opts.output) checkWritable(opts.output);
+      const out = openOutput(opts.output);
       if (opts.list) {
         const lines = scenarios.map((s) => `${s.id}\n    ${s.summary}`);
         const fams = [...new Set(scenarios.map((s) => s.family))].map((f) => {
@@ -125,7 +125,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
         });
         emit(
           `${lines.join('\n')}\n\n${scenarios.length} cases (pressure: ${[...new Set(scenarios.map((s) => pressureText(s.pressure)))].join(', ')})\n\nfamilies:\n${fams.map((f) => `  ${f}`).join('\n')}\n`,
-          opts.output,
+          out,
         );
         return;
       }
@@ -143,7 +143,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
           ...(bar ? { onCase: (d: number, t: number, s: { id: string }) => bar(d, t, s.id) } : {}),
         });
         bar?.end();
-        emit(formatReport(report, format), opts.output);
+        emit(formatReport(report, format), out);
         process.exitCode = exitCodeOf(report);
       } finally {
         limit.lowered?.restore();

@@ -15,10 +15,10 @@ import { DEFAULT_GUEST_LIMIT, runInVm, checkVmRequirements, type VmOptions } fro
 import { RequirementError } from '../vm/initramfs.js';
 import { fetchKernel, KernelSpecError, listKernels } from '../vm/kernels.js';
 import {
-  checkWritable,
   emit,
   EXIT,
   loadRunReport,
+  openOutput,
   parseIntOption,
   toJson,
   UsageError,
@@ -108,7 +108,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
         if (!opts.kernel === !opts.debian)
           throw new UsageError('give exactly one of --kernel PATH and --debian SPEC');
         const o = vmOptions(opts);
-        if (opts.output) checkWritable(opts.output);
+        const out = openOutput(opts.output);
         // runInVm() checks the requirements first.
         const r = await runInVm({
           ...o,
@@ -117,7 +117,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
         o.log?.(
           `Linux ${r.report.kernel.release}: ${(r.elapsedMs / 1000).toFixed(1)} s (${r.accel})`,
         );
-        emit(formatReport(r.report, format), opts.output);
+        emit(formatReport(r.report, format), out);
         process.exitCode = exitCodeOf(r.report);
       },
     );
@@ -152,7 +152,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
           'give kernels with --kernel PATH (repeatable) or --debian 5.10,6.12,sid',
         );
       const o = vmOptions(opts);
-      if (opts.output) checkWritable(opts.output);
+      const out = openOutput(opts.output);
       // Before the first kernel: a missing tool ends the command, not one column.
       checkVmRequirements();
       const t0 = performance.now();
@@ -202,7 +202,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
           : opts.format === 'html'
             ? formatMatrixHtml(m)
             : formatMatrixTable(m, opts.format === 'md');
-      emit(text, opts.output);
+      emit(text, out);
       const failed = kernels.some((k) => k.error || (k.report && k.report.summary.failed));
       process.exitCode = failed ? EXIT.fail : EXIT.ok;
     },
