@@ -29,6 +29,8 @@ export interface ProbeOptions {
   maxFill?: number;
   allowGlobalEffects?: boolean;
   kernel?: KernelFacts;
+  /** Notes for the report from outside the run, e.g. a limit another probe left lowered. */
+  notes?: string[];
   onCase?: (done: number, total: number, s: Scenario) => void;
 }
 
@@ -47,7 +49,7 @@ export function runProbe(o: ProbeOptions): RunReport {
     ...(o.maxFill ? { maxFill: o.maxFill } : {}),
     ...(o.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
   });
-  const notes: string[] = [];
+  const notes: string[] = [...(o.notes ?? [])];
   let runs;
   try {
     runs = runner.runAll(o.scenarios, o.onCase);

@@ -8,6 +8,7 @@ import {
   lowerMaxMapCount,
   MIN_LOWERED,
   SysctlError,
+  type LimitStatus,
   type LoweredLimit,
 } from '../sysctl.js';
 import { CliError, EXIT, parseIntOption, UsageError } from './common.js';
@@ -64,23 +65,37 @@ export function applyLowerLimit(value: string | undefined): LimitChoice {
   }
 }
 
-let notice: { text?: string; stale: boolean } | undefined;
+export interface Notice {
+  text?: string;
+  /** What the state directory said: see LimitStatus. */
+  kind: LimitStatus['kind'];
+}
+
+let notice: Notice | undefined;
 
 /**
  * Says once, on standard error, that vm.max_map_count is lowered by a probe
  * that did not restore it (or by one that runs now), and returns the line for
  * the report's notes. Never fails a command: what cannot be read is not said.
  */
-export function sayLimitNotice(): { text?: string; stale: boolean } {
+export function sayLimitNotice(): Notice {
   if (!notice) {
     try {
       const s = limitStatus();
       const text = limitNotice(s);
-      notice = { ...(text ? { text } : {}), stale: s.kind === 'stale' };
+      notice = { ...(text ? { text } : {}), kind: s.kind };
     } catch {
-      notice = { stale: false };
+      notice = { kind: 'none' };
     }
     if (notice.text) process.stderr.write(`mremap-probe: ${notice.text}\n`);
   }
   return notice;
+}
+
+/** The notes a run report carries about the limit: none when this run restored it itself. */
+export function limitNotes(choice: LimitChoice): string[] {
+  const n = sayLimitNotice();
+  if (!n.text || (n.kind !== 'stale' && n.kind !== 'held')) return [];
+  if (n.kind === 'stale' && choice.lowered) return [];
+  return [n.text];
 }

@@ -10,7 +10,7 @@ import { formatTable } from '../report/table.js';
 import { catalogue, filterScenarios, FAMILIES } from '../scenarios/index.js';
 import { pressureText } from '../scenarios/types.js';
 import { emit, openOutput, parseIntOption, toJson, UsageError } from './common.js';
-import { applyLowerLimit } from './limits.js';
+import { applyLowerLimit, limitNotes } from './limits.js';
 import { progressBar } from './progress.js';
 
 export const FORMATS = ['table', 'json', 'ktap', 'junit', 'html'] as const;
@@ -116,8 +116,24 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
         );
       }
       const scenarios = selectScenarios(opts.filter);
+      if (opts.list && format !== 'table' && format !== 'json')
+        throw new UsageError(`--list prints table or json, not ${format}`);
       const out = openOutput(opts.output);
       if (opts.list) {
+        if (format === 'json') {
+          emit(
+            toJson(
+              scenarios.map((s) => ({
+                id: s.id,
+                family: s.family,
+                summary: s.summary,
+                pressure: pressureText(s.pressure),
+              })),
+            ),
+            out,
+          );
+          return;
+        }
         const lines = scenarios.map((s) => `${s.id}\n    ${s.summary}`);
         const fams = [...new Set(scenarios.map((s) => s.family))].map((f) => {
           const fam = FAMILIES.find((x) => x.name === f)!;
@@ -138,6 +154,7 @@ Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mi
           ...(opts.era && isEra(opts.era) ? { era: opts.era } : {}),
           maxMapCount: limit.maxMapCount,
           loweredFrom: limit.lowered ? limit.lowered.original : null,
+          notes: limitNotes(limit),
           ...(maxFill ? { maxFill } : {}),
           ...(opts.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
           ...(bar ? { onCase: (d: number, t: number, s: { id: string }) => bar(d, t, s.id) } : {}),
