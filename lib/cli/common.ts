@@ -1,8 +1,12 @@
 // What every command shares: errors that end the process with a message and
 // an exit status instead of a stack trace, and where output goes.
-import { readFileSync } from 'node:fs';
 import { OutputError, prepareOutput, writeStdout, type Output } from '../output.js';
-import { SCHEMA, type RunReport } from '../report/report.js';
+import type { RunReport } from '../report/report.js';
+import {
+  loadReports as loadReportsFile,
+  loadRunReport as loadRunReportFile,
+  ReportFileError,
+} from '../report/validate.js';
 import { catalogue, findScenario } from '../scenarios/index.js';
 import type { Scenario } from '../scenarios/types.js';
 
@@ -83,16 +87,22 @@ export function requireScenario(id: string): Scenario {
   );
 }
 
-/** Reads a saved run report (run --format json), or fails with a usage error. */
+/** Reads a saved run report (run --format json), checked whole, or fails with a usage error. */
 export function loadRunReport(file: string): RunReport {
-  let r: RunReport;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+    return loadRunReportFile(file);
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    if (err instanceof ReportFileError) throw new UsageError(err.message);
+    throw err;
   }
-  if (r?.schema !== SCHEMA) {
-    throw new UsageError(`${file} is not a run report (schema ${JSON.stringify(r?.schema)})`);
+}
+
+/** The run reports in run or matrix report files, checked whole, or a usage error. */
+export function loadReports(files: string[]): RunReport[] {
+  try {
+    return files.flatMap((f) => loadReportsFile(f));
+  } catch (err) {
+    if (err instanceof ReportFileError) throw new UsageError(err.message);
+    throw err;
   }
-  return r;
 }

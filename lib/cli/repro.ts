@@ -1,11 +1,9 @@
 // `mremap-probe repro`: a standalone C program for one case.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { nativeAvailable } from '../native.js';
 import { packageVersion, runProbe } from '../probe.js';
-import type { RunReport } from '../report/report.js';
 import { generateRepro, sightings } from '../repro.js';
-import { CliError, emit, openOutput, requireScenario, UsageError } from './common.js';
+import { CliError, emit, loadReports, openOutput, requireScenario } from './common.js';
 
 interface Options {
   output?: string;
@@ -14,25 +12,6 @@ interface Options {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-
-/** Reads run reports, and the reports inside matrix reports. */
-function loadReports(files: string[]): RunReport[] {
-  const out: RunReport[] = [];
-  for (const f of files) {
-    let j: unknown;
-    try {
-      j = JSON.parse(readFileSync(f, 'utf8'));
-    } catch (err) {
-      throw new UsageError(`cannot read the report ${f}: ${(err as Error).message}`);
-    }
-    const m = j as { kernels?: { report?: RunReport }[]; cases?: unknown };
-    if (Array.isArray(m.kernels))
-      out.push(...m.kernels.flatMap((k) => (k.report ? [k.report] : [])));
-    else if (Array.isArray(m.cases)) out.push(j as RunReport);
-    else throw new UsageError(`${f} is neither a run report nor a matrix report`);
-  }
-  return out;
-}
 
 export function registerRepro(program: Command): void {
   program
