@@ -22,7 +22,8 @@ import { beyondCommitPages } from './scenarios/geometry.js';
 import { pressureText, type Scenario } from './scenarios/types.js';
 
 export interface ExplainOptions {
-  maxMapCount: number;
+  /** Default 65530, the kernel's default vm.max_map_count. */
+  maxMapCount?: number;
   /** The kernel whose features to clamp into the era (default: the era's last release). */
   version?: KernelVersion;
 }
@@ -39,7 +40,8 @@ export interface Explanation {
   destroyed: Destroyed[];
 }
 
-export function explainCase(s: Scenario, era: EraId, o: ExplainOptions): Explanation {
+export function explainCase(s: Scenario, era: EraId, options: ExplainOptions = {}): Explanation {
+  const o = { ...options, maxMapCount: options.maxMapCount ?? 65530 };
   const to = ERA_RANGES[era][1];
   const version = featureVersion(era, o.version ?? [to[0], to[1], 0]);
   // This machine's RAM + swap where /proc says, else a 16 GiB machine.

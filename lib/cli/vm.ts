@@ -1,6 +1,5 @@
 // `mremap-probe vm`, `matrix`, `kernels` and `compare`: the probe under other kernels.
 import type { Command } from 'commander';
-import { ERAS, isEra } from '../model/types.js';
 import { packageVersion } from '../probe.js';
 import {
   compareReports,
@@ -23,6 +22,7 @@ import {
   toJson,
   UsageError,
 } from './common.js';
+import { checkKernelImage, ERA_OPTION_HELP, parseEra } from './era.js';
 import { formatReport, parseFormat, selectScenarios } from './run.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -41,7 +41,7 @@ interface CommonVmOpts {
 function addVmOptions(c: Command): Command {
   return c
     .option('--filter <glob>', 'run only the matching cases (repeatable)', collect, [])
-    .option('--era <id>', `judge by this era's model: ${ERAS.join(', ')}`)
+    .option('--era <id>', ERA_OPTION_HELP)
     .option('--accel <kind>', 'auto (KVM when it works, else TCG), kvm or tcg', 'auto')
     .option('--memory <mb>', 'guest memory in MiB (default 2048)')
     .option('--timeout <s>', 'give up on a guest after this many seconds (default 600)')
@@ -57,9 +57,7 @@ function addVmOptions(c: Command): Command {
 }
 
 function vmOptions(o: CommonVmOpts): VmOptions {
-  if (o.era !== undefined && !isEra(o.era)) {
-    throw new UsageError(`unknown era ${JSON.stringify(o.era)}: use one of ${ERAS.join(', ')}`);
-  }
+  parseEra(o.era);
   if (!['auto', 'kvm', 'tcg'].includes(o.accel))
     throw new UsageError(`--accel is auto, kvm or tcg, not ${JSON.stringify(o.accel)}`);
   if (o.filter.length) selectScenarios(o.filter);
@@ -84,7 +82,10 @@ export function registerVm(program: Command): void {
       .description(
         'boot another kernel under QEMU with a guest the probe builds, run the catalogue there, and print the report',
       )
-      .option('--kernel <path>', 'a kernel image (bzImage/vmlinuz) to boot')
+      .option(
+        '--kernel <path>',
+        'a kernel image (bzImage/vmlinuz) to boot; its version names the era that judges it, unless --era',
+      )
       .option(
         '--debian <spec>',
         'a Debian cloud kernel: a series (5.10, 6.1, 6.12, 7) or a suite (bullseye, bookworm, trixie, sid, experimental)',
@@ -98,7 +99,11 @@ export function registerVm(program: Command): void {
 Needs qemu-system-x86_64 and a static busybox (apt-get install qemu-system-x86 busybox-static).
 Inside the guest the probe runs as root with vm.max_map_count lowered (--guest-limit)
 and the accounting invariants enabled: the guest is thrown away afterwards.
-Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe run --format json`,
+Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe run --format json
+--kernel is an image to boot (a version such as 6.12 is --debian 6.12); the
+era whose model judges the guest's cases follows its version unless --era is
+given. --output is checked before the guest boots.
+Exit status: as run (0, 1, 4); 2 on a usage error.`,
     )
     .action(
       async (
@@ -107,6 +112,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
         const format = parseFormat(opts.format);
         if (!opts.kernel === !opts.debian)
           throw new UsageError('give exactly one of --kernel PATH and --debian SPEC');
+        if (opts.kernel) checkKernelImage(opts.kernel);
         const o = vmOptions(opts);
         const out = openOutput(opts.output);
         // runInVm() checks the requirements first.
@@ -126,87 +132,103 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
     program
       .command('matrix')
       .description('run the probe under several kernels and lay the verdicts side by side')
-      .option('--kernel <path>', 'a kernel image (repeatable)', collect, [])
+      .option(
+        '--kernel <path>',
+        "a kernel image to boot (repeatable); each one's version names the era that judges it, unless --era",
+        collect,
+        [],
+      )
       .option('--debian <specs>', 'Debian kernels, comma-separated: 5.10,6.12,sid')
       .option('--format <format>', 'table, md, html or json', 'table')
       .option('-o, --output <file>', 'write the matrix to a file'),
-  ).action(
-    async (
-      opts: CommonVmOpts & { kernel: string[]; debian?: string; format: string; output?: string },
-    ) => {
-      if (!['table', 'md', 'html', 'json'].includes(opts.format)) {
-        throw new UsageError(
-          `unknown format ${JSON.stringify(opts.format)}: use one of table, md, html, json`,
-        );
-      }
-      const specs: { kernel?: string; debian?: string }[] = [
-        ...opts.kernel.map((k) => ({ kernel: k })),
-        ...(opts.debian ?? '')
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-          .map((d) => ({ debian: d })),
-      ];
-      if (!specs.length)
-        throw new UsageError(
-          'give kernels with --kernel PATH (repeatable) or --debian 5.10,6.12,sid',
-        );
-      const o = vmOptions(opts);
-      const out = openOutput(opts.output);
-      // Before the first kernel: a missing tool ends the command, not one column.
-      checkVmRequirements();
-      const t0 = performance.now();
-      const startedAt = new Date();
-      const kernels: MatrixKernel[] = [];
-      for (const [i, spec] of specs.entries()) {
-        const name = spec.kernel ?? spec.debian!;
-        o.log?.(`[${i + 1}/${specs.length}] ${name}`);
-        const k0 = performance.now();
-        try {
-          const r = await runInVm({ ...o, ...spec });
-          kernels.push({
-            spec: name,
-            release: r.report.kernel.release,
-            ...(r.debian ? { package: `${r.debian.package} ${r.debian.packageVersion}` } : {}),
-            accel: r.accel,
-            elapsedMs: Math.round(r.elapsedMs),
-            report: r.report,
-            error: null,
-          });
-          o.log?.(
-            `[${i + 1}/${specs.length}] Linux ${r.report.kernel.release}: era by behaviour ${r.report.era.byBehaviour}, ${(r.elapsedMs / 1000).toFixed(1)} s`,
+  )
+    .addHelpText(
+      'after',
+      `
+--kernel is an image to boot (a version such as 6.12 goes in --debian); each
+kernel's cases are judged by the era its version falls in, unless --era names
+one era for all. --output is checked before the first guest boots.
+Exit status: 0 nothing failed, 1 a kernel failed a case or could not be run,
+2 usage error, 4 could not run here (QEMU or busybox missing).`,
+    )
+    .action(
+      async (
+        opts: CommonVmOpts & { kernel: string[]; debian?: string; format: string; output?: string },
+      ) => {
+        if (!['table', 'md', 'html', 'json'].includes(opts.format)) {
+          throw new UsageError(
+            `unknown format ${JSON.stringify(opts.format)}: use one of table, md, html, json`,
           );
-        } catch (err) {
-          if (err instanceof RequirementError || err instanceof KernelSpecError) throw err;
-          const msg = (err as Error).message;
-          o.log?.(`[${i + 1}/${specs.length}] ${name}: ${msg.split('\n')[0]}`);
-          kernels.push({
-            spec: name,
-            release: null,
-            elapsedMs: Math.round(performance.now() - k0),
-            report: null,
-            error: msg,
-          });
         }
-      }
-      const m: MatrixReport = {
-        schema: MATRIX_SCHEMA,
-        tool: { name: 'mremap-probe', version: packageVersion() },
-        startedAt: startedAt.toISOString(),
-        elapsedMs: Math.round(performance.now() - t0),
-        kernels,
-      };
-      const text =
-        opts.format === 'json'
-          ? toJson(m)
-          : opts.format === 'html'
-            ? formatMatrixHtml(m)
-            : formatMatrixTable(m, opts.format === 'md');
-      emit(text, out);
-      const failed = kernels.some((k) => k.error || (k.report && k.report.summary.failed));
-      process.exitCode = failed ? EXIT.fail : EXIT.ok;
-    },
-  );
+        for (const k of opts.kernel) checkKernelImage(k);
+        const specs: { kernel?: string; debian?: string }[] = [
+          ...opts.kernel.map((k) => ({ kernel: k })),
+          ...(opts.debian ?? '')
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+            .map((d) => ({ debian: d })),
+        ];
+        if (!specs.length)
+          throw new UsageError(
+            'give kernels with --kernel PATH (repeatable) or --debian 5.10,6.12,sid',
+          );
+        const o = vmOptions(opts);
+        const out = openOutput(opts.output);
+        // Before the first kernel: a missing tool ends the command, not one column.
+        checkVmRequirements();
+        const t0 = performance.now();
+        const startedAt = new Date();
+        const kernels: MatrixKernel[] = [];
+        for (const [i, spec] of specs.entries()) {
+          const name = spec.kernel ?? spec.debian!;
+          o.log?.(`[${i + 1}/${specs.length}] ${name}`);
+          const k0 = performance.now();
+          try {
+            const r = await runInVm({ ...o, ...spec });
+            kernels.push({
+              spec: name,
+              release: r.report.kernel.release,
+              ...(r.debian ? { package: `${r.debian.package} ${r.debian.packageVersion}` } : {}),
+              accel: r.accel,
+              elapsedMs: Math.round(r.elapsedMs),
+              report: r.report,
+              error: null,
+            });
+            o.log?.(
+              `[${i + 1}/${specs.length}] Linux ${r.report.kernel.release}: era by behaviour ${r.report.era.byBehaviour}, ${(r.elapsedMs / 1000).toFixed(1)} s`,
+            );
+          } catch (err) {
+            if (err instanceof RequirementError || err instanceof KernelSpecError) throw err;
+            const msg = (err as Error).message;
+            o.log?.(`[${i + 1}/${specs.length}] ${name}: ${msg.split('\n')[0]}`);
+            kernels.push({
+              spec: name,
+              release: null,
+              elapsedMs: Math.round(performance.now() - k0),
+              report: null,
+              error: msg,
+            });
+          }
+        }
+        const m: MatrixReport = {
+          schema: MATRIX_SCHEMA,
+          tool: { name: 'mremap-probe', version: packageVersion() },
+          startedAt: startedAt.toISOString(),
+          elapsedMs: Math.round(performance.now() - t0),
+          kernels,
+        };
+        const text =
+          opts.format === 'json'
+            ? toJson(m)
+            : opts.format === 'html'
+              ? formatMatrixHtml(m)
+              : formatMatrixTable(m, opts.format === 'md');
+        emit(text, out);
+        const failed = kernels.some((k) => k.error || (k.report && k.report.summary.failed));
+        process.exitCode = failed ? EXIT.fail : EXIT.ok;
+      },
+    );
 
   const kernels = program
     .command('kernels')
