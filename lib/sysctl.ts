@@ -260,11 +260,13 @@ function lockStateDir(create: boolean): DirLock | undefined {
     closeSync(fd);
     if (r.code !== 'EAGAIN' && r.code !== 'EWOULDBLOCK')
       throw new SysctlError(`cannot lock ${dir}: ${r.code}`);
-    const pid = flockHolder(dir);
     const state = tryReadState();
+    const pid = flockHolder(dir) ?? state?.pid ?? 'unknown';
+    const what = `vm.max_map_count${state ? ` (lowered to ${state.lowered} at ${state.startedAt})` : ''}`;
     throw new SysctlError(
-      `another mremap-probe (pid ${pid ?? state?.pid ?? 'unknown'}) holds vm.max_map_count lowered` +
-        `${state ? ` to ${state.lowered} since ${state.startedAt}` : ''}; wait for it to end`,
+      create
+        ? `another mremap-probe (pid ${pid}) holds ${what}; wait for it to end`
+        : `process ${pid} lowered ${what} and is still running; it restores it when it ends (use --force to restore now)`,
       'held',
     );
   }
