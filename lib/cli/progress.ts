@@ -1,21 +1,22 @@
 // A progress bar on standard error, drawn only on a terminal that can take it.
-// It must never cost the report: a terminal of any width (0 columns under
-// `script -qec`), no terminal, TERM=dumb (no carriage returns or escapes
-// there) and a failing write all end as no bar, never as an error.
+// It must never cost the report: a terminal of any width (0 columns, i.e. a
+// size never set, under `script -qec`), no terminal, TERM=dumb (no carriage
+// returns or escapes there) and a failing write all end as a plain bar or no
+// bar, never as an error.
 
 /** Narrower than this, a bar says nothing useful: none is drawn. */
 const MIN_COLUMNS = 20;
 
+/** The terminal's width; a pty whose size was never set says 0, i.e. unknown: assume 80. */
 function columns(): number {
   const c = process.stderr.columns;
-  return typeof c === 'number' && Number.isInteger(c) ? c : 0;
+  return typeof c === 'number' && Number.isInteger(c) && c > 0 ? c : 80;
 }
 
 /** Whether standard error can take a bar redrawn in place. */
 function canDraw(): boolean {
   if (process.stderr.isTTY !== true) return false;
-  const term = process.env.TERM;
-  if (term === undefined || term === '' || term === 'dumb') return false;
+  if (process.env.TERM === 'dumb') return false;
   return columns() >= MIN_COLUMNS;
 }
 
