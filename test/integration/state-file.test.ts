@@ -20,7 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cli, isLinux, isRoot } from '../helpers.js';
+import { bin, cli, isLinux, isRoot } from '../helpers.js';
 
 describe.skipIf(!isLinux || !isRoot)('restore refuses a state file it cannot trust (root)', () => {
   let dir: string;
@@ -133,7 +133,11 @@ describe.skipIf(!isLinux || !isRoot)('restore refuses a state file it cannot tru
 
   it('a FIFO in place of the file is refused at once, without waiting for a writer', () => {
     expect(spawnSync('mkfifo', [stateFile()]).status).toBe(0);
-    const r = cli(['restore'], env);
+    const r = spawnSync(process.execPath, [bin, 'restore'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 20_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/not a regular file/);
   });
