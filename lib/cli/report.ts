@@ -15,7 +15,11 @@ export function registerReport(program: Command): void {
     .option('-o, --output <file>', 'write to a file')
     .addHelpText(
       'after',
-      '\nExit status: as the run that wrote the report (0, 1 or 4); 2 on a usage error.',
+      `
+The file is checked whole against the run report's JSON Schema first: one that
+does not validate is a usage error naming the first violation; files larger than
+64 MiB are refused.
+Exit status: as the run that wrote the report (0, 1 or 4); 2 on a usage error.`,
     )
     .action((file: string, opts: { format: string; output?: string }) => {
       const format = parseFormat(opts.format);

@@ -35,7 +35,11 @@ export function registerRepro(program: Command): void {
       'after',
       `
 Build it with: cc -O2 -Wall -static -o repro repro.c
-The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.`,
+The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.
+The header lists what every era's model predicts, so repro takes no --era or
+--kernel; the run on this kernel is judged by the era its version falls in.
+--report files are checked whole against the schema (run or matrix reports).
+Exit status: 0 written, 1 the run on this kernel failed, 2 usage error.`,
     )
     .action((id: string, opts: Options) => {
       const s = requireScenario(id);

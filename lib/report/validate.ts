@@ -4,8 +4,8 @@
 // first violation instead of an error deep inside a formatter.
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { packageRoot } from '../native.js';
 import { MATRIX_SCHEMA, type MatrixReport } from './matrix.js';
 import { SCHEMA, type RunReport } from './report.js';
@@ -76,14 +76,20 @@ export function readJsonFile(file: string, maxBytes = MAX_REPORT_BYTES): unknown
 
 let validator: ValidateFunction | undefined;
 
-/** The run report schema, compiled once, in ajv's strict mode. */
+/**
+ * The run report schema, compiled once, in ajv's strict mode. ajv is loaded
+ * here, on first use, so that commands which read no report do not pay for it.
+ */
 function runReportValidator(): ValidateFunction {
   if (!validator) {
+    const require = createRequire(import.meta.url);
+    const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 };
+    const addFormats = require('ajv-formats') as { default: (a: Ajv2020) => void };
     const schema = JSON.parse(
       readFileSync(join(packageRoot, 'schemas', 'run-report.v1.schema.json'), 'utf8'),
     ) as object;
-    const ajv = new Ajv2020({ strict: true, allErrors: false });
-    (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+    const ajv = new Ajv({ strict: true, allErrors: false });
+    addFormats.default(ajv);
     validator = ajv.compile(schema);
   }
   return validator;
