@@ -179,6 +179,9 @@ export function readState(): SysctlState | undefined {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (code === 'ELOOP') throw refuse('it is a symbolic link');
+    // A directory an older version made root-only: only root can tell.
+    if (code === 'EACCES')
+      throw new SysctlError(`cannot read ${statePath()}: root is needed`, 'privilege');
     throw refuse(`cannot read it: ${(err as Error).message}`);
   }
   try {
@@ -253,7 +256,16 @@ function lockStateDir(create: boolean): DirLock | undefined {
   if (!st) return undefined;
   // Readable by everyone, so that any user's command can tell the limit was left lowered.
   if (create && (st.mode & 0o755) !== 0o755) chmodSync(dir, 0o755);
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SysctlError(
+      `cannot open ${dir}: ${(err as Error).message}${code === 'EACCES' ? ' (root is needed)' : ''}`,
+      code === 'EACCES' ? 'privilege' : 'fail',
+    );
+  }
   const n = native();
   const r = n.flock(fd, n.constants.LOCK_EX | n.constants.LOCK_NB, false);
   if (!r.ok) {
@@ -327,6 +339,7 @@ export function limitStatus(): LimitStatus {
   try {
     state = readState();
   } catch (err) {
+    if (err instanceof SysctlError && err.reason === 'privilege') return { kind: 'none' };
     return { kind: 'invalid', message: (err as Error).message };
   }
   if (!state) return { kind: 'none' };
