@@ -92,10 +92,10 @@ export function sayLimitNotice(): Notice {
   return notice;
 }
 
-/** The notes a run report carries about the limit: none when this run restored it itself. */
+/** The notes a run report carries about the limit: none when this run lowered it itself. */
 export function limitNotes(choice: LimitChoice): string[] {
+  if (choice.lowered) return [];
   const n = sayLimitNotice();
   if (!n.text || (n.kind !== 'stale' && n.kind !== 'held')) return [];
-  if (n.kind === 'stale' && choice.lowered) return [];
   return [n.text];
 }

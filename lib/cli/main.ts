@@ -57,10 +57,13 @@ a character device (/dev/null, a terminal) or a FIFO is written in place; a
 symbolic link is followed and said; anything else is refused before any work.
 Documentation: README.md in ${packageRoot}`,
     )
-    // Every command says once when a probe left vm.max_map_count lowered;
-    // restore is the command that puts it back, and says so itself.
+    // Every command says once when a probe left vm.max_map_count lowered.
+    // restore puts it back and says so itself; so does a --lower-limit run,
+    // which restores a stale limit first or refuses, in one line, while
+    // another run holds it.
     .hook('preAction', (_program, command) => {
-      if (command.name() !== 'restore') sayLimitNotice();
+      if (command.name() === 'restore' || command.opts().lowerLimit !== undefined) return;
+      sayLimitNotice();
     });
   registerRun(program);
   registerExplain(program);

@@ -65,6 +65,7 @@ describe.skipIf(!isLinux || !isRoot)('the lowered limit is locked (root)', () =>
     ]) {
       const r = cli(args, env);
       expect(r.status).toBe(4);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(new RegExp(`another mremap-probe \\(pid ${a.child.pid}\\) holds`));
       expect(r.stdout).toBe('');
     }
