@@ -95,7 +95,7 @@ function descriptorOf(p: string): number | undefined {
 }
 
 /** Writes all of a buffer to a descriptor, waiting out a non-blocking one that is full. */
-export function writeAll(fd: number, content: string | Uint8Array): void {
+function writeAll(fd: number, content: string | Uint8Array): void {
   const buf = typeof content === 'string' ? Buffer.from(content) : content;
   let off = 0;
   while (off < buf.length) {
@@ -108,8 +108,9 @@ export function writeAll(fd: number, content: string | Uint8Array): void {
   }
 }
 
-/** Checks that a new file can be made in dir, by making and removing one. */
-function probeDirectory(dir: string, path: string): void {
+/** Checks that a new file can be made beside target, by making and removing one. */
+function probeDirectory(target: string, path: string): void {
+  const dir = dirname(target);
   let st: Stats;
   try {
     st = statSync(dir);
@@ -118,7 +119,7 @@ function probeDirectory(dir: string, path: string): void {
   }
   if (!st.isDirectory())
     throw new OutputError(`cannot write ${path}: ${dir} is not a directory`, true);
-  const probe = join(dir, `.${basename(path)}.${process.pid}.probe`);
+  const probe = join(dir, `.${basename(target)}.${process.pid}.probe`);
   try {
     closeSync(openSync(probe, 'wx', 0o600));
     unlinkSync(probe);
@@ -276,7 +277,7 @@ export function prepareOutput(path: string): Output {
   const base = { path, target, ...(note ? { note } : {}) };
 
   if (st === null) {
-    probeDirectory(dirname(target), shown);
+    probeDirectory(target, shown);
     return { ...base, kind: 'new', write: (c) => writeFileWhole(target, c, { shown }) };
   }
   if (st.isFile() || st.isCharacterDevice() || st.isFIFO()) {
@@ -288,7 +289,7 @@ export function prepareOutput(path: string): Output {
     }
   }
   if (st.isFile()) {
-    probeDirectory(dirname(target), shown);
+    probeDirectory(target, shown);
     return { ...base, kind: 'file', write: (c) => writeFileWhole(target, c, { shown }) };
   }
   if (st.isCharacterDevice() || st.isFIFO()) {
@@ -299,11 +300,6 @@ export function prepareOutput(path: string): Output {
 }
 
 let stdoutClosed = false;
-
-/** True once standard output's reader went away (`| head -1`). */
-export function stdoutIsClosed(): boolean {
-  return stdoutClosed;
-}
 
 /** Writes to standard output; once its reader has gone, quietly nothing. */
 export function writeStdout(content: string | Uint8Array): void {
