@@ -41,6 +41,10 @@ export interface NativeConstants {
   RLIMIT_DATA: number;
   RLIMIT_MEMLOCK: number;
   RLIMIT_NOFILE: number;
+  LOCK_SH: number;
+  LOCK_EX: number;
+  LOCK_NB: number;
+  LOCK_UN: number;
   RLIM_INFINITY: bigint;
 }
 
@@ -117,6 +121,8 @@ export interface NativeAddon {
   munlock: Syscall<[addr: bigint, length: Len]>;
   getrlimit(resource: number): { cur: bigint; max: bigint };
   setrlimit: Syscall<[resource: number, cur: bigint, max: bigint]>;
+  /** flock(2) on an open descriptor: LOCK_SH or LOCK_EX (| LOCK_NB), or LOCK_UN. */
+  flock: Syscall<[fd: number, operation: number]>;
   readMaps(pid: number, buffer: Uint8Array): number;
   readMemory(addr: bigint, length: Len): Buffer;
   writeMemory(addr: bigint, data: Uint8Array): number;

@@ -30,6 +30,8 @@ export interface ProbeOptions {
   maxFill?: number;
   allowGlobalEffects?: boolean;
   kernel?: KernelFacts;
+  /** Notes for the report from outside the run, e.g. a limit another probe left lowered. */
+  notes?: string[];
   onCase?: (done: number, total: number, s: Scenario) => void;
 }
 
@@ -49,7 +51,7 @@ export async function runProbe(o: ProbeOptions): Promise<RunReport> {
     ...(o.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
     limitChanged: watchLimit(maxMapCount),
   });
-  const notes: string[] = [];
+  const notes: string[] = [...(o.notes ?? [])];
   let runs;
   try {
     runs = await pool.runAll(o.scenarios, o.onCase);

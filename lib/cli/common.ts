@@ -1,16 +1,12 @@
 // What every command shares: errors that end the process with a message and
-// an exit status instead of a stack trace, and writing output files whole.
+// an exit status instead of a stack trace, and where output goes.
+import { OutputError, prepareOutput, writeStdout, type Output } from '../output.js';
+import type { RunReport } from '../report/report.js';
 import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { SCHEMA, type RunReport } from '../report/report.js';
+  loadReports as loadReportsFile,
+  loadRunReport as loadRunReportFile,
+  ReportFileError,
+} from '../report/validate.js';
 import { catalogue, findScenario } from '../scenarios/index.js';
 import type { Scenario } from '../scenarios/types.js';
 
@@ -40,48 +36,28 @@ export function toJson(value: unknown): string {
 }
 
 /**
- * Writes a file whole or not at all: a temporary file beside it, renamed over
- * the target. Fails with a UsageError when the place cannot be written.
+ * Looks at an --output path before any work (see lib/output.ts for what may be
+ * written and how); undefined means standard output. A symbolic link that is
+ * followed is said on standard error here, before the work starts.
  */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  let fd: number;
+export function openOutput(path: string | undefined, option = '--output'): Output | undefined {
+  if (path === undefined) return undefined;
+  if (path === '') throw new UsageError(`${option} wants a file name, not an empty string`);
+  let out: Output;
   try {
-    fd = openSync(tmp, 'wx', 0o644);
+    out = prepareOutput(path);
   } catch (err) {
-    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
+    if (err instanceof OutputError) throw new UsageError(`${option}: ${err.message}`);
+    throw err;
   }
-  try {
-    if (typeof content === 'string') writeSync(fd, content);
-    else writeSync(fd, content);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw new CliError(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  if (out.note) process.stderr.write(`mremap-probe: ${option} ${out.note}\n`);
+  return out;
 }
 
-/** Checks before any work that an output path can be written, so nothing is half done. */
-export function checkWritable(path: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.probe`);
-  try {
-    closeSync(openSync(tmp, 'wx', 0o644));
-    unlinkSync(tmp);
-  } catch (err) {
-    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** Writes to a file when given, else to standard output. */
-export function emit(text: string, output?: string): void {
-  if (output) writeFileAtomic(output, text);
-  else process.stdout.write(text);
+/** Writes to the output when given, else to standard output. */
+export function emit(text: string, output?: Output): void {
+  if (output) output.write(text);
+  else writeStdout(text);
 }
 
 export function parseIntOption(
@@ -111,16 +87,22 @@ export function requireScenario(id: string): Scenario {
   );
 }
 
-/** Reads a saved run report (run --format json), or fails with a usage error. */
+/** Reads a saved run report (run --format json), checked whole, or fails with a usage error. */
 export function loadRunReport(file: string): RunReport {
-  let r: RunReport;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+    return loadRunReportFile(file);
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    if (err instanceof ReportFileError) throw new UsageError(err.message);
+    throw err;
   }
-  if (r?.schema !== SCHEMA) {
-    throw new UsageError(`${file} is not a run report (schema ${JSON.stringify(r?.schema)})`);
+}
+
+/** The run reports in run or matrix report files, checked whole, or a usage error. */
+export function loadReports(files: string[]): RunReport[] {
+  try {
+    return files.flatMap((f) => loadReportsFile(f));
+  } catch (err) {
+    if (err instanceof ReportFileError) throw new UsageError(err.message);
+    throw err;
   }
-  return r;
 }

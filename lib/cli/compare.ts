@@ -12,17 +12,37 @@ export function registerCompare(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every common case has the same outcome, 1 when some differ, 2 on a usage error.',
+      `
+Both files are checked whole against the run report's JSON Schema first; a file
+that does not validate, or is larger than 64 MiB, is a usage error naming the
+first violation. Reports judged by different era models (--era) are compared,
+with a note that the models differ.
+Exit status: 0 when every common case has the same outcome, 1 when some differ, 2 on a usage error.`,
     )
     .action((a: string, b: string, opts: { json?: boolean }) => {
       const ra = loadRunReport(a);
       const rb = loadRunReport(b);
       const d = compareReports(ra, rb);
-      if (opts.json) emit(toJson({ a: ra.kernel.release, b: rb.kernel.release, ...d }));
+      // Verdicts judged by different era models differ by the model as well as by the kernel.
+      const eras =
+        ra.era.judgedBy === rb.era.judgedBy
+          ? undefined
+          : `A was judged by the ${ra.era.judgedBy} model and B by the ${rb.era.judgedBy} model: outcomes may differ because the models differ, not only the kernels`;
+      if (opts.json)
+        emit(
+          toJson({
+            a: ra.kernel.release,
+            b: rb.kernel.release,
+            judgedBy: { a: ra.era.judgedBy, b: rb.era.judgedBy },
+            ...d,
+            notes: eras ? [eras] : [],
+          }),
+        );
       else {
         const lines = [
-          `A: Linux ${ra.kernel.release}, era by behaviour ${ra.era.byBehaviour}`,
-          `B: Linux ${rb.kernel.release}, era by behaviour ${rb.era.byBehaviour}`,
+          `A: Linux ${ra.kernel.release}, era by behaviour ${ra.era.byBehaviour}, judged by ${ra.era.judgedBy}`,
+          `B: Linux ${rb.kernel.release}, era by behaviour ${rb.era.byBehaviour}, judged by ${rb.era.judgedBy}`,
+          ...(eras ? [`note: ${eras}`] : []),
           '',
         ];
         const w = Math.max(4, ...d.diffs.map((x) => x.id.length));

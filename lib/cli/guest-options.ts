@@ -1,8 +1,9 @@
 // The options every command that boots a guest shares (vm, matrix, bisect-run).
 import type { Command } from 'commander';
-import { ERAS, isEra } from '../model/types.js';
+
 import { DEFAULT_GUEST_LIMIT, type VmOptions } from '../vm/guest.js';
 import { parseIntOption, UsageError } from './common.js';
+import { ERA_OPTION_HELP, parseEra } from './era.js';
 import { selectScenarios } from './run.js';
 
 /** Collects a repeatable option. */
@@ -38,7 +39,7 @@ export function addGuestOptions(
   if (o.filter !== false)
     c.option('--filter <glob>', 'run only the matching cases (repeatable)', collect, []).option(
       '--era <id>',
-      `judge by this era's model: ${ERAS.join(', ')}`,
+      ERA_OPTION_HELP,
     );
   c.option('--accel <kind>', 'auto (KVM when it works, else TCG), kvm or tcg', 'auto')
     .option('--memory <mb>', 'guest memory in MiB (default 2048)')
@@ -56,9 +57,7 @@ export function addGuestOptions(
 }
 
 export function guestOptions(o: GuestOpts): VmOptions {
-  if (o.era !== undefined && !isEra(o.era)) {
-    throw new UsageError(`unknown era ${JSON.stringify(o.era)}: use one of ${ERAS.join(', ')}`);
-  }
+  parseEra(o.era);
   if (!['auto', 'kvm', 'tcg'].includes(o.accel))
     throw new UsageError(`--accel is auto, kvm or tcg, not ${JSON.stringify(o.accel)}`);
   if (o.filter?.length) selectScenarios(o.filter);

@@ -4,14 +4,7 @@ import { cpus } from 'node:os';
 import type { Command } from 'commander';
 import { buildKernel, GUEST_CONFIG } from '../vm/build.js';
 import { fetchKernel, listKernels, type CachedKernel } from '../vm/kernels.js';
-import {
-  checkWritable,
-  emit,
-  parseIntOption,
-  toJson,
-  UsageError,
-  writeFileAtomic,
-} from './common.js';
+import { emit, openOutput, parseIntOption, toJson, UsageError } from './common.js';
 import { log } from './guest-options.js';
 
 function describe(k: CachedKernel): string {
@@ -117,7 +110,7 @@ Exit status: 0 built or cached, 2 not a kernel tree (or older than 4.14), 4 the 
             throw new UsageError(`cannot read ${opts.configFragment}: ${(err as Error).message}`);
           }
         }
-        if (opts.output) checkWritable(opts.output);
+        const out = openOutput(opts.output);
         const progress = buildProgress();
         let k;
         try {
@@ -134,7 +127,7 @@ Exit status: 0 built or cached, 2 not a kernel tree (or older than 4.14), 4 the 
         } finally {
           progress.end();
         }
-        if (opts.output) writeFileAtomic(opts.output, readFileSync(k.vmlinuz));
+        out?.write(readFileSync(k.vmlinuz));
         emit(opts.json ? toJson(k) : `${opts.output ?? k.vmlinuz}\n`);
       },
     );

@@ -1,4 +1,5 @@
 // The command line: one file per command, registered here.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ProcUnavailableError } from '../kernel.js';
 import { LabHazardError } from '../lab.js';
@@ -7,6 +8,7 @@ import { RequirementError } from '../vm/initramfs.js';
 import { KernelSpecError } from '../vm/kernels.js';
 import { GuestError } from '../vm/qemu.js';
 import { AddonUnavailableError, packageRoot } from '../native.js';
+import { guardStandardStreams, OutputError } from '../output.js';
 import { packageVersion } from '../probe.js';
 import { CliError, EXIT } from './common.js';
 import { registerInfo } from './info.js';
@@ -23,6 +25,7 @@ import { registerCompare } from './compare.js';
 import { bisectStatus, registerBisect } from './bisect.js';
 import { BuildError, KernelTreeError } from '../vm/build.js';
 import { registerReport } from './report.js';
+import { sayLimitNotice } from './limits.js';
 
 const DESCRIPTION = `Measures how the running Linux kernel's mremap() behaves when it fails near
 vm.max_map_count, and whether it destroys mappings on the way.
@@ -50,9 +53,23 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
+Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything
+skipped or could not run here (not root, too few open files, another probe holds
+the lowered limit). A reader that goes away (| head -1) ends the output quietly,
+with the command's own status.
+Output files (-o): a regular file or a new one is written whole or not at all;
+a character device (/dev/null, a terminal) or a FIFO is written in place; a
+symbolic link is followed and said; anything else is refused before any work.
 Documentation: README.md in ${packageRoot}`,
-    );
+    )
+    // Every command says once when a probe left vm.max_map_count lowered.
+    // restore puts it back and says so itself; so does a --lower-limit run,
+    // which restores a stale limit first or refuses, in one line, while
+    // another run holds it.
+    .hook('preAction', (_program, command) => {
+      if (command.name() === 'restore' || command.opts().lowerLimit !== undefined) return;
+      sayLimitNotice();
+    });
   registerRun(program);
   registerExplain(program);
   registerRepro(program);
@@ -69,6 +86,16 @@ Documentation: README.md in ${packageRoot}`,
   return program;
 }
 
+/** The soft limit on open files, as `ulimit -n` shows it. */
+function openFilesLimit(): string {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 function fail(message: string, code: number): number {
   process.stderr.write(`mremap-probe: ${message}\n`);
   return code;
@@ -76,7 +103,16 @@ function fail(message: string, code: number): number {
 
 /** Runs the command line and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  guardStandardStreams();
+  // Read now: out of descriptors, /proc could not be read to say it.
+  const nofile = openFilesLimit();
   const program = buildProgram();
+  // `help nonsense`: commander would print the whole help and call it a success.
+  const [first, second] = argv.slice(2);
+  if (first === 'help' && second !== undefined && !second.startsWith('-')) {
+    if (!program.commands.some((c) => c.name() === second || c.aliases().includes(second)))
+      return fail(`unknown command '${second}' (see mremap-probe --help)`, EXIT.usage);
+  }
   // `git bisect run` reads bisect-run's status: its errors have statuses of their own.
   if (argv.slice(2).find((a) => !a.startsWith('-')) === 'bisect-run') {
     try {
@@ -100,16 +136,21 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      ) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
         return EXIT.ok;
-      }
+      // Help shown because a command was missing (`kernels`) is a usage error.
+      if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return EXIT.usage;
     }
     if (err instanceof CliError) return fail(err.message, err.exitCode);
+    if (err instanceof OutputError) return fail(err.message, err.usage ? EXIT.usage : EXIT.fail);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') {
+      return fail(
+        `could not run here: too many open files${nofile === 'unknown' ? '' : ` (ulimit -n is ${nofile})`}; mremap-probe needs at least 64: raise it with \`ulimit -n 1024\``,
+        EXIT.skip,
+      );
+    }
     if (err instanceof AddonUnavailableError) return fail(err.message, EXIT.fail);
     // What the environment refuses ends as "could not run here", never as a failure.
     if (

@@ -10,7 +10,8 @@ import {
 } from '../report/matrix.js';
 import { checkVmRequirements } from '../vm/guest.js';
 import { runMatrix, type MatrixSpec } from '../vm/matrix.js';
-import { checkWritable, emit, EXIT, parseIntOption, toJson, UsageError } from './common.js';
+import { emit, EXIT, openOutput, parseIntOption, toJson, UsageError } from './common.js';
+import { checkKernelImage } from './era.js';
 import {
   addGuestOptions,
   collect,
@@ -66,14 +67,17 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
           );
         }
         const specs: MatrixSpec[] = [
-          ...splitList(opts.kernel).map((k) => ({ kernel: k })),
+          ...splitList(opts.kernel).map((k) => {
+            checkKernelImage(k);
+            return { kernel: k };
+          }),
           ...splitList(opts.debian).map((d) => ({ debian: d })),
         ];
         if (!specs.length)
           throw new UsageError('give kernels with --kernel PATH,... or --debian 5.10,6.12,sid');
         const jobs = opts.jobs ? parseIntOption('--jobs', opts.jobs, 1, 64) : cpus().length;
         const o = guestOptions(opts);
-        if (opts.output) checkWritable(opts.output);
+        const out = openOutput(opts.output);
         // Before the first kernel: a missing tool ends the command, not one column.
         checkVmRequirements();
         const t0 = performance.now();
@@ -95,7 +99,7 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
             : opts.format === 'html'
               ? formatMatrixHtml(m)
               : formatMatrixTable(m, opts.format === 'md');
-        emit(text, opts.output);
+        emit(text, out);
         const failed = kernels.some((k) => k.error || (k.report && k.report.summary.failed));
         process.exitCode = failed ? EXIT.fail : EXIT.ok;
       },

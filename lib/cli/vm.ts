@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { exitCodeOf } from '../report/report.js';
 import { runInVm } from '../vm/guest.js';
-import { checkWritable, emit, UsageError } from './common.js';
+import { emit, openOutput, UsageError } from './common.js';
+import { checkKernelImage } from './era.js';
 import { addGuestOptions, guestOptions, type GuestOpts } from './guest-options.js';
 import { formatReport, parseFormat } from './run.js';
 
@@ -13,7 +14,10 @@ export function registerVm(program: Command): void {
       .description(
         'boot another kernel under QEMU with a guest the probe builds, run the catalogue there, and print the report',
       )
-      .option('--kernel <path>', 'a kernel image (bzImage/vmlinuz) to boot')
+      .option(
+        '--kernel <path>',
+        'a kernel image (bzImage/vmlinuz) to boot; its version names the era that judges it, unless --era',
+      )
       .option(
         '--debian <spec>',
         'a Debian cloud kernel: a series (5.10, 6.1, 6.12, 7) or a suite (bullseye, bookworm, trixie, sid, experimental)',
@@ -40,7 +44,8 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
         if (!opts.kernel === !opts.debian)
           throw new UsageError('give exactly one of --kernel PATH and --debian SPEC');
         const o = guestOptions(opts);
-        if (opts.output) checkWritable(opts.output);
+        if (opts.kernel) checkKernelImage(opts.kernel);
+        const out = openOutput(opts.output);
         // runInVm() checks the requirements first.
         const r = await runInVm({
           ...o,
@@ -49,7 +54,7 @@ Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe
         o.log?.(
           `Linux ${r.report.kernel.release} (${r.origin}): ${(r.elapsedMs / 1000).toFixed(1)} s (${r.accel})`,
         );
-        emit(formatReport(r.report, format), opts.output);
+        emit(formatReport(r.report, format), out);
         process.exitCode = exitCodeOf(r.report);
       },
     );

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <napi.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -222,6 +223,12 @@ Napi::Value Setrlimit(const Napi::CallbackInfo& info) {
   return finish(info.Env(), r, "setrlimit", wants_throw(info, 3));
 }
 
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  need(info, 2, "flock");
+  int64_t r = mp::sys_flock(to_int(info[0], "fd"), to_int(info[1], "operation"));
+  return finish(info.Env(), r, "flock", wants_throw(info, 2));
+}
+
 Napi::Value ReadMaps(const Napi::CallbackInfo& info) {
   need(info, 2, "readMaps");
   int pid = to_int(info[0], "pid");
@@ -419,6 +426,10 @@ Napi::Object Constants(Napi::Env env) {
   set("RLIMIT_DATA", RLIMIT_DATA);
   set("RLIMIT_MEMLOCK", RLIMIT_MEMLOCK);
   set("RLIMIT_NOFILE", RLIMIT_NOFILE);
+  set("LOCK_SH", LOCK_SH);
+  set("LOCK_EX", LOCK_EX);
+  set("LOCK_NB", LOCK_NB);
+  set("LOCK_UN", LOCK_UN);
   c.Set("RLIM_INFINITY", Napi::BigInt::New(env, static_cast<uint64_t>(RLIM_INFINITY)));
   return c;
 }
@@ -488,6 +499,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("munlock", Napi::Function::New<Munlock>(env, "munlock"));
   exports.Set("getrlimit", Napi::Function::New<Getrlimit>(env, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New<Setrlimit>(env, "setrlimit"));
+  exports.Set("flock", Napi::Function::New<Flock>(env, "flock"));
   exports.Set("readMaps", Napi::Function::New<ReadMaps>(env, "readMaps"));
   exports.Set("readMemory", Napi::Function::New<ReadMemory>(env, "readMemory"));
   exports.Set("writeMemory", Napi::Function::New<WriteMemory>(env, "writeMemory"));

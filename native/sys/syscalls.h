@@ -33,6 +33,8 @@ int64_t sys_pread(int fd, void* buf, uint64_t len, int64_t off);
 int64_t sys_write(int fd, const void* buf, uint64_t len);
 int64_t sys_pwrite(int fd, const void* buf, uint64_t len, int64_t off);
 int64_t sys_page_size();
+// flock(2): an advisory lock on a whole open file (LOCK_SH/LOCK_EX, | LOCK_NB).
+int64_t sys_flock(int fd, int operation);
 
 // The gate VMA's name in /proc/PID/maps, or "" where the architecture has
 // none: /proc lists the gate VMA after every real VMA, but mm->map_count does
