@@ -49,7 +49,11 @@ export function registerMatrix(program: Command): void {
       `
 Each column's header says where its kernel came from: a Debian package and its
 version, the tree and version \`kernels build\` built it from, or a file.
-Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no report.`,
+--kernel is an image to boot (a version such as 6.12 goes in --debian); each
+kernel's cases are judged by the era its version falls in, unless --era names
+one era for all. --output is checked before the first guest boots.
+Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no report,
+2 usage error, 4 could not run here (QEMU or busybox missing).`,
     )
     .action(
       async (

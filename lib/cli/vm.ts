@@ -34,7 +34,11 @@ and the accounting invariants enabled: the guest is thrown away afterwards. QEMU
 stopped as soon as the guest's report has arrived and matches its checksum.
 A kernel of your own: mremap-probe kernels build --source DIR, then --kernel with the
 path it prints.
-Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe run --format json`,
+Without this tool, virtme-ng does the same: vng --run KERNEL -- npx mremap-probe run --format json
+--kernel is an image to boot (a version such as 6.12 is --debian 6.12); the
+era whose model judges the guest's cases follows its version unless --era is
+given. --output is checked before the guest boots.
+Exit status: as run (0, 1, 4); 2 on a usage error.`,
     )
     .action(
       async (
