@@ -497,7 +497,9 @@ export function lowerMaxMapCount(value: number): LoweredLimit {
 
   const onSignal = (signal: NodeJS.Signals) => {
     restore();
-    process.stderr.write(`mremap-probe: ${signal}: vm.max_map_count restored to ${original}\n`);
+    process.stderr.write(
+      `mremap-probe: ${signal}: the run stopped (its lab children are killed, no report is written); vm.max_map_count restored to ${original}\n`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
   };
   const onExit = () => restore();
