@@ -329,6 +329,58 @@ static int seen_before(int span, long page) {
   return 0;
 }
 
+/* The state read back for an absolute page number, or NULL when it was not read. */
+static const struct page_state *state_at(const struct page_state *states, int spans, long page) {
+  long k = 0;
+  for (int s = 0; s < spans; s++) {
+    if (page >= ev_start[s] && page < ev_start[s] + ev_count[s])
+      return &states[k + page - ev_start[s]];
+    k += ev_count[s];
+  }
+  return NULL;
+}
+
+static int same_page(struct page_state a, struct page_state b) {
+  return a.kind == b.kind && (a.kind != P_STAMP || (a.object == b.object && a.page == b.page));
+}
+
+/*
+ * The contract of a successful call: a page-aligned address where the new
+ * mapping holds what the old range held (where it held a page), and nothing
+ * outside the old range and the destination changed. Says the first breach.
+ */
+static int contract_broken(long ret, uintptr_t dest, int spans_before) {
+  char w1[32], w2[32];
+  if ((uintptr_t)ret % (uintptr_t)page_size != 0) {
+    printf("BROKEN: it returned %#lx, which is not a page-aligned address.\n", (unsigned long)ret);
+    return 1;
+  }
+  long old0 = (long)(at(SPEC.old) / (uintptr_t)page_size);
+  long dst0 = (long)(dest / (uintptr_t)page_size);
+  long keep = SPEC.old_pages < new_pages ? SPEC.old_pages : new_pages;
+  for (long i = 0; i < keep; i++) {
+    const struct page_state *b = state_at(before_pages, spans_before, old0 + i);
+    const struct page_state *a = state_at(after_pages, nev, dst0 + i);
+    if (!b || !a || b->kind == P_UNMAPPED || same_page(*a, *b)) continue;
+    printf("BROKEN: page %ld of the new range holds %s where the old range held %s.\n", i,
+           page_word(*a, w1, sizeof w1), page_word(*b, w2, sizeof w2));
+    return 1;
+  }
+  long k = 0;
+  for (int s = 0; s < spans_before; s++) {
+    for (long i = 0; i < ev_count[s]; i++, k++) {
+      long p = ev_start[s] + i;
+      if ((p >= old0 && p < old0 + SPEC.old_pages) || (p >= dst0 && p < dst0 + new_pages)) continue;
+      if (same_page(before_pages[k], after_pages[k])) continue;
+      printf("BROKEN: page %#lx, outside the old range and the destination, went from %s to %s.\n",
+             (unsigned long)((uintptr_t)p * (uintptr_t)page_size),
+             page_word(before_pages[k], w1, sizeof w1), page_word(after_pages[k], w2, sizeof w2));
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static void print_vmas(const char *title, struct vma *v, int n) {
   printf("%s:\n", title);
   if (!n) printf("  (none)\n");
@@ -406,7 +458,7 @@ static int run_case(void) {
 
   if (SPEC.invariant == INV_ACCOUNTING) return accounting_case();
 
-  /* The layout: each piece mapped read-write, stamped, then given its protection. */
+  /* The layout: each piece mapped read-write, stamped, locked, then given its protection. */
   int memfds[NPIECES > 0 ? NPIECES : 1];
   for (int i = 0; i < NPIECES; i++) {
     const struct piece *p = &PIECES[i];
@@ -428,13 +480,14 @@ static int run_case(void) {
       return 2;
     }
     stamp(at(p->page), p->pages, i + 1);
+    /* Locked while still readable: mlock() of a PROT_NONE range fails to populate it. */
+    if (p->mlock && mlock(a, (size_t)(p->pages * page_size)) != 0) {
+      perror("mlock");
+      return 2;
+    }
     if (p->prot != (PROT_READ | PROT_WRITE) &&
         mprotect(a, (size_t)(p->pages * page_size), p->prot) != 0) {
       perror("mprotect");
-      return 2;
-    }
-    if (p->mlock && mlock(a, (size_t)(p->pages * page_size)) != 0) {
-      perror("mlock");
       return 2;
     }
   }
@@ -491,21 +544,35 @@ static int run_case(void) {
 
   /* The call. */
   uintptr_t new_addr = SPEC.has_new_addr ? (SPEC.new_addr_zero ? 0 : at(SPEC.new_addr)) : 0;
+  uintptr_t old_addr = at(SPEC.old) + (uintptr_t)SPEC.old_misalign;
+  size_t old_len = (size_t)(SPEC.old_pages * page_size - SPEC.old_short);
+  size_t new_len = (size_t)(new_pages * page_size - SPEC.new_short);
+  if (SPEC.has_new_addr) new_addr += (uintptr_t)SPEC.new_misalign;
   errno = 0;
-  long ret = syscall(SYS_mremap, at(SPEC.old), (size_t)(SPEC.old_pages * page_size),
-                     (size_t)(new_pages * page_size), SPEC.flags, new_addr);
+  long ret = syscall(SYS_mremap, old_addr, old_len, new_len, SPEC.flags, new_addr);
   int err = ret == -1 ? errno : 0;
 
   int na = vmas_in(window, at(window_pages), va);
   if (SPEC.new_addr_zero) na += vmas_in(0, (uintptr_t)(new_pages * page_size), va + na);
+  /* A range the kernel picked, outside the window: its VMAs count, and it is read back. */
+  int spans_before = nev;
+  uintptr_t moved_to = 0;
+  if (!err && ((uintptr_t)ret < window || (uintptr_t)ret >= at(window_pages)) &&
+      !(SPEC.new_addr_zero && (uintptr_t)ret < (uintptr_t)(new_pages * page_size))) {
+    moved_to = (uintptr_t)ret;
+    if (moved_to % (uintptr_t)page_size == 0) {
+      na += vmas_in(moved_to, moved_to + (uintptr_t)(new_pages * page_size), va + na);
+      add_span((long)(moved_to / (uintptr_t)page_size), new_pages, 1);
+    }
+  }
   read_evidence(after_pages);
   long after = before + (na - nb);
   setrlimit(RLIMIT_AS, &as0);
   setrlimit(RLIMIT_MEMLOCK, &ml0);
 
   printf("map count at the call: %ld (vm.max_map_count %ld, M%+ld)\n\n", before, M, before - M);
-  printf("mremap(%#lx, %ld pages, %ld pages, 0x%x, %#lx) = ", (unsigned long)at(SPEC.old),
-         SPEC.old_pages, new_pages, SPEC.flags, (unsigned long)new_addr);
+  printf("mremap(%#lx, %zu bytes, %zu bytes, 0x%x, %#lx) = ", (unsigned long)old_addr, old_len,
+         new_len, SPEC.flags, (unsigned long)new_addr);
   if (err)
     printf("-1, errno %s (%s)\n\n", errname(err), strerror(err));
   else
@@ -542,10 +609,12 @@ static int run_case(void) {
     broken = err != 0 && lost > 0;
     printf(
         "\nThe invariant: a call that returns an error must leave every mapping and page as it "
-        "was.\n");
-    if (!err)
-      printf("kept: the call succeeded.\n");
-    else if (broken)
+        "was; one that succeeds returns a page-aligned address where the new mapping holds the "
+        "old contents, and changes nothing outside the old range and the destination.\n");
+    if (!err) {
+      broken = contract_broken(ret, moved_to ? moved_to : (uintptr_t)ret, spans_before);
+      if (!broken) printf("kept: the call succeeded and kept the contract.\n");
+    } else if (broken)
       printf("BROKEN: it returned %s after destroying %ld page(s).\n", errname(err), lost);
     else
       printf("kept: it returned %s with nothing destroyed.\n", errname(err));
