@@ -12,6 +12,9 @@
 // root only; a state file or directory that is not root's, is writable by
 // others, is a symbolic link, or names anything but the sysctl is refused
 // whole, so that a planted file cannot make root write elsewhere.
+//
+// Longer than most of lib/: the state file's validation, the lock and every
+// restore path guard the same sysctl and are read together.
 import {
   chmodSync,
   closeSync,
