@@ -1,10 +1,13 @@
 // A model of a process's VMAs, in pages: intervals with permissions, flags and
 // backing, the pages each maps, mm->map_count, and the merges the kernel makes
 // when a VMA is mapped, changed or moved next to a compatible one
-// (docs/kernel/merges.md). Pure: nothing here touches the real kernel.
+// (docs/merges.md). Pure: nothing here touches the real kernel.
 //
 // Only what lies in an experiment's region is modelled; map_count is the whole
 // process's count, changed by the same amounts the kernel changes it by.
+//
+// Longer than most of lib/: one class whose operations (map, protect, lock,
+// unmap, move, grow) all go through the same merge rules.
 import { MUNMAP_SPLIT } from './rules.js';
 
 /**

@@ -3,6 +3,9 @@
 // old tree needs with today's compiler, ccache when there is one. The image
 // goes into the kernel cache under the tree's version, its source hash and the
 // configuration fragment; a build that fails leaves nothing there.
+//
+// Longer than most of lib/: checking the tree, configuring, building and
+// caching share one key and one error path, and read best in one place.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
