@@ -4,6 +4,7 @@ import { flagText } from './bits.js';
 import { beyondCommitPages } from './facts.js';
 import { destroyedBetween, modelSnapshot, type Destroyed } from './judge/evidence.js';
 import { meminfo, type KernelVersion } from './kernel.js';
+import { ERA_MERGES } from './model/eras/index.js';
 import { layoutState, predict, type CaseStart } from './model/predict.js';
 import {
   ERA_RANGES,
@@ -74,7 +75,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Ex
     picked: pc.picked,
   };
   const prediction = predict(pc, start, era, env);
-  const before = layoutState(pc, start);
+  const before = layoutState(pc, start, ERA_MERGES[era](version));
   const call = pc.call;
   const rel = (p: number) => (p >= WINDOW ? `+${p - WINDOW}` : `${p}`);
   const flagNames = flagText(s.call.flags);

@@ -60,7 +60,10 @@ export function readNumber(path: string): number | null {
   try {
     const n = Number(readFileSync(path, 'utf8').trim());
     return Number.isFinite(n) ? n : null;
-  } catch {
+  } catch (err) {
+    // Out of descriptors is not a missing /proc: let the command say what it needs.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE') throw err;
     return null;
   }
 }

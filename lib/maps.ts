@@ -1,5 +1,6 @@
 // /proc/PID/maps: reading it in one read() pass, parsing it, and counting VMAs
 // the way the kernel counts mm->map_count.
+import { machine } from 'node:os';
 import { native } from './native.js';
 
 export interface MapsEntry {
@@ -25,8 +26,22 @@ export interface MapsEntry {
   pseudo: boolean;
 }
 
-/** The gate VMA of x86-64: listed after every VMA, but not counted in map_count. */
-export const GATE_VMA_NAME = '[vsyscall]';
+/**
+ * The gate VMA's name for an architecture (Node's names), or null where it has
+ * none: /proc lists the gate VMA after every real VMA, but map_count does not
+ * count it. x86-64 has `[vsyscall]` (absent with vsyscall=none); arm64 has
+ * none; 32-bit arm's is its vector page, `[vectors]`, except in a 32-bit
+ * process on an arm64 kernel (machine armv8l), where `[vectors]` is an
+ * ordinary mapping and counts.
+ */
+export function gateVmaName(arch: string = process.arch, uname: string = machine()): string | null {
+  if (arch === 'x64') return '[vsyscall]';
+  if (arch === 'arm' && !uname.startsWith('armv8')) return '[vectors]';
+  return null;
+}
+
+/** This machine's gate VMA name, or null. */
+export const GATE_VMA_NAME = gateVmaName();
 
 const DELETED = ' (deleted)';
 
@@ -87,18 +102,25 @@ export function parseMaps(text: string): MapsEntry[] {
   return out;
 }
 
-/** True for the gate VMA: the last entry, named [vsyscall]. */
-export function isGateVma(entries: readonly MapsEntry[], index: number): boolean {
-  return index === entries.length - 1 && entries[index]?.name === GATE_VMA_NAME;
+/** True for the gate VMA: the last entry, with the gate VMA's name (this machine's by default). */
+export function isGateVma(
+  entries: readonly MapsEntry[],
+  index: number,
+  gate: string | null = GATE_VMA_NAME,
+): boolean {
+  return gate !== null && index === entries.length - 1 && entries[index]?.name === gate;
 }
 
 /**
  * mm->map_count as the kernel keeps it: every listed VMA except the gate VMA,
  * which /proc/PID/maps shows after the last real VMA.
  */
-export function mapCount(entries: readonly MapsEntry[]): number {
+export function mapCount(
+  entries: readonly MapsEntry[],
+  gate: string | null = GATE_VMA_NAME,
+): number {
   const last = entries.length - 1;
-  return last >= 0 && isGateVma(entries, last) ? entries.length - 1 : entries.length;
+  return last >= 0 && isGateVma(entries, last, gate) ? entries.length - 1 : entries.length;
 }
 
 export interface MapsSnapshot {
@@ -152,21 +174,24 @@ export interface MapsSummary {
   mappedBytes: bigint;
 }
 
-export function summarize(entries: readonly MapsEntry[]): MapsSummary {
+export function summarize(
+  entries: readonly MapsEntry[],
+  gate: string | null = GATE_VMA_NAME,
+): MapsSummary {
   let anonymous = 0;
   let fileBacked = 0;
   let pseudo = 0;
   let shared = 0;
   let mappedBytes = 0n;
   entries.forEach((e, i) => {
-    if (isGateVma(entries, i)) return;
+    if (isGateVma(entries, i, gate)) return;
     if (e.pseudo) pseudo++;
     else if (e.inode === 0n && e.name === '') anonymous++;
     else fileBacked++;
     if (e.shared) shared++;
     mappedBytes += e.end - e.start;
   });
-  const count = mapCount(entries);
+  const count = mapCount(entries, gate);
   return {
     vmas: count,
     lines: entries.length,

@@ -1,7 +1,7 @@
 // Loads the native addon and types its raw exports, once, for the whole package.
 // Importing this module never fails: a missing addon is reported by the first
 // call that needs it, with what to do about it.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,10 @@ export interface NativeConstants {
   RLIMIT_DATA: number;
   RLIMIT_MEMLOCK: number;
   RLIMIT_NOFILE: number;
+  LOCK_SH: number;
+  LOCK_EX: number;
+  LOCK_NB: number;
+  LOCK_UN: number;
   RLIM_INFINITY: bigint;
 }
 
@@ -117,6 +121,8 @@ export interface NativeAddon {
   munlock: Syscall<[addr: bigint, length: Len]>;
   getrlimit(resource: number): { cur: bigint; max: bigint };
   setrlimit: Syscall<[resource: number, cur: bigint, max: bigint]>;
+  /** flock(2) on an open descriptor: LOCK_SH or LOCK_EX (| LOCK_NB), or LOCK_UN. */
+  flock: Syscall<[fd: number, operation: number]>;
   readMaps(pid: number, buffer: Uint8Array): number;
   readMemory(addr: bigint, length: Len): Buffer;
   writeMemory(addr: bigint, data: Uint8Array): number;
@@ -138,40 +144,84 @@ export class AddonUnavailableError extends Error {
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
 
-/** Where the addon is looked for, in order: $MREMAP_PROBE_ADDON, node-gyp's build, cmake-js's. */
-export function addonCandidates(): string[] {
-  const fromEnv = process.env.MREMAP_PROBE_ADDON;
-  const list = [
-    join(packageRoot, 'build', 'Release', 'mremap_probe.node'),
-    join(packageRoot, 'build-cmake', 'Release', 'mremap_probe.node'),
-  ];
-  return fromEnv ? [resolve(fromEnv)] : list;
+interface PrebuildTags {
+  file: string;
+}
+/** The parts of node-gyp-build this module uses: its rules for which prebuild fits. */
+interface NodeGypBuild {
+  parseTags(file: string): PrebuildTags | undefined;
+  matchTags(runtime: string, abi: string): (tags: PrebuildTags | undefined) => boolean;
+  compareTags(runtime: string): (a: PrebuildTags, b: PrebuildTags) => number;
 }
 
-let cached: NativeAddon | AddonUnavailableError | undefined;
+/**
+ * The prebuilt addon for `arch` (Node's names: x64, arm64) in
+ * prebuilds/linux-ARCH/, chosen by node-gyp-build's rules (N-API, this C
+ * library), or undefined when none fits.
+ */
+export function prebuildFor(arch: string = process.arch, root = packageRoot): string | undefined {
+  const dir = join(root, 'prebuilds', `linux-${arch}`);
+  if (!existsSync(dir)) return undefined;
+  const ngb = require('node-gyp-build') as NodeGypBuild;
+  const winner = readdirSync(dir)
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags('node', process.versions.modules))
+    .filter((t): t is PrebuildTags => t !== undefined)
+    .sort(ngb.compareTags('node'))[0];
+  return winner ? join(dir, winner.file) : undefined;
+}
 
-function load(): NativeAddon | AddonUnavailableError {
+/**
+ * Where the addon is looked for, in order: $MREMAP_PROBE_ADDON alone when set
+ * (and `env` is not false); else node-gyp's source build, the prebuild that
+ * fits (prebuilds/linux-ARCH/, or that directory when none does), and
+ * cmake-js's build. For another architecture than this machine's (a guest's),
+ * only its prebuild.
+ */
+export function addonCandidates(
+  opts: { arch?: string; root?: string; env?: boolean } = {},
+): string[] {
+  const { arch = process.arch, root = packageRoot, env = true } = opts;
+  const fromEnv = env ? process.env.MREMAP_PROBE_ADDON : undefined;
+  if (fromEnv) return [resolve(fromEnv)];
+  const prebuild = prebuildFor(arch, root) ?? join(root, 'prebuilds', `linux-${arch}`);
+  if (arch !== process.arch) return [prebuild];
+  return [
+    join(root, 'build', 'Release', 'mremap_probe.node'),
+    prebuild,
+    join(root, 'build-cmake', 'Release', 'mremap_probe.node'),
+  ];
+}
+
+let cached: { addon: NativeAddon; path: string } | AddonUnavailableError | undefined;
+
+function load(): { addon: NativeAddon; path: string } | AddonUnavailableError {
   if (process.platform !== 'linux') {
     return new AddonUnavailableError(
       `mremap-probe measures the Linux kernel and runs only on Linux (this is ${process.platform})`,
     );
   }
-  const require = createRequire(import.meta.url);
   const tried: string[] = [];
   for (const path of addonCandidates()) {
     if (!existsSync(path)) {
       tried.push(`${path} (missing)`);
       continue;
     }
+    if (statSync(path).isDirectory()) {
+      tried.push(`${path}/ (no prebuild there fits Node's N-API on this C library)`);
+      continue;
+    }
     try {
-      return require(path) as NativeAddon;
+      return { addon: require(path) as NativeAddon, path };
     } catch (err) {
       tried.push(`${path} (${(err as Error).message.split('\n')[0]})`);
     }
   }
   return new AddonUnavailableError(
-    `the native addon of mremap-probe is not built. Run \`npm install\` (or \`npm run build\`) in ${packageRoot}; ` +
+    `the native addon of mremap-probe is not built, and no prebuilt one fits linux-${process.arch}. ` +
+      `Build it from source with \`npm rebuild mremap-probe\` (in a clone: \`npm install\` or \`npm run build\`); ` +
       `it needs python3, make and g++. Looked for: ${tried.join('; ')}`,
   );
 }
@@ -180,7 +230,13 @@ function load(): NativeAddon | AddonUnavailableError {
 export function native(): NativeAddon {
   cached ??= load();
   if (cached instanceof AddonUnavailableError) throw cached;
-  return cached;
+  return cached.addon;
+}
+
+/** The file the addon was loaded from, or undefined when it does not load. */
+export function addonPath(): string | undefined {
+  cached ??= load();
+  return cached instanceof AddonUnavailableError ? undefined : cached.path;
 }
 
 /** True when the addon loads here. */

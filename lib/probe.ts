@@ -1,13 +1,16 @@
 // The main job: run the catalogue (or part of it) on this kernel and build the report.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { machineFacts } from './facts.js';
+import { machineFacts, type MachineFacts } from './facts.js';
 import { judge } from './judge/index.js';
+import type { CaseRun } from './observation.js';
+import type { PressureLab } from './pressure.js';
 import { kernelFacts, type KernelFacts } from './kernel.js';
 import { eraOfVersion, type EraId } from './model/types.js';
 import { packageRoot } from './native.js';
 import { buildReport, type RunReport } from './report/report.js';
 import { LabPool, watchLimit } from './run/pool.js';
+import { lowerLimitHolder } from './sysctl.js';
 import type { Scenario } from './scenarios/types.js';
 
 export function packageVersion(): string {
@@ -30,6 +33,8 @@ export interface ProbeOptions {
   maxFill?: number;
   allowGlobalEffects?: boolean;
   kernel?: KernelFacts;
+  /** Notes for the report from outside the run, e.g. a limit another probe left lowered. */
+  notes?: string[];
   /** Where cases from outside the catalogue came from (id -> the --cases path), for their repro commands. */
   casesFrom?: Map<string, string>;
   onCase?: (done: number, total: number, s: Scenario) => void;
@@ -49,9 +54,12 @@ export async function runProbe(o: ProbeOptions): Promise<RunReport> {
     facts,
     ...(o.maxFill ? { maxFill: o.maxFill } : {}),
     ...(o.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
-    limitChanged: watchLimit(maxMapCount),
+    limitChanged: watchLimit(maxMapCount, () => {
+      const h = lowerLimitHolder();
+      return h ? `a --lower-limit run (pid ${h.pid}) holds it` : undefined;
+    }),
   });
-  const notes: string[] = [];
+  const notes: string[] = [...(o.notes ?? [])];
   let runs;
   try {
     runs = await pool.runAll(o.scenarios, o.onCase);
@@ -65,6 +73,7 @@ export async function runProbe(o: ProbeOptions): Promise<RunReport> {
   } finally {
     pool.close();
   }
+  notes.push(...limitNotes(pool.environments(), runs, facts, kernel));
   const verdicts = runs.map((r) => judge(r, { facts, era: judgedBy }));
   return buildReport({
     version: packageVersion(),
@@ -81,4 +90,36 @@ export async function runProbe(o: ProbeOptions): Promise<RunReport> {
     notes,
     ...(o.casesFrom ? { casesFrom: o.casesFrom } : {}),
   });
+}
+
+/**
+ * The limits of this environment that changed what the cases measured: soft
+ * limits the lab raised, an RLIMIT_DATA that refuses the overcommit grow
+ * before its charge, and hard limits that kept cases from running.
+ */
+export function limitNotes(
+  environments: PressureLab['environment'][],
+  runs: CaseRun[],
+  facts: MachineFacts,
+  kernel: KernelFacts,
+): string[] {
+  const notes: string[] = [];
+  for (const r of new Set(environments.flatMap((e) => e.raised))) {
+    notes.push(`the lab raised the soft limit ${r} (to the hard limit) before the cases ran`);
+  }
+  const data = Number(kernel.rlimitData.max);
+  if (Number.isFinite(data) && data / facts.pageSize < facts.beyondCommit) {
+    notes.push(
+      `RLIMIT_DATA is ${data} bytes: may_expand_vm() refuses a grow beyond it before the overcommit charge, so limits-commit ends in a clean ENOMEM`,
+    );
+  }
+  const here = runs.filter(
+    (r) => r.status === 'skip' && /^could not (run|set the case up) here/.test(r.reason),
+  );
+  if (here.length) {
+    notes.push(
+      `${here.length} case(s) could not run with this environment's limits; the first: ${(here[0] as { reason: string }).reason}`,
+    );
+  }
+  return notes;
 }

@@ -129,7 +129,7 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     (p) =>
       `  {${cString(p.label)}, ${p.page}, ${p.pages}, ${PROT_BITS[p.prot]}, ${BACKING[p.backing]}, ${p.objectPages ?? p.pages}, ${p.mlock ? 1 : 0}},`,
   );
-  const flags = flagBits(c.flags);
+  const flags = flagBits(c.flags) | (c.otherFlags ?? 0);
   const beyond = c.newPages === 'beyond-commit';
   const data = [
     '/* ---- The case, generated from the scenario data. Pages count from the window start. ---- */',
@@ -158,6 +158,7 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     '  int drop_ipc_lock, drop_sys_rawio, invariant;',
     '  long repeat;',
     '  int min_major, min_minor, skip_overcommit_1, needs_mmap_min_addr;',
+    '  long old_short, new_short, old_misalign, new_misalign;',
     '};',
     'static const struct spec SPEC = {',
     `  .window_pages = ${typeof s.windowPages === 'number' ? s.windowPages : 0},`,
@@ -165,7 +166,7 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     `  .old_pages = ${c.oldPages},`,
     `  .new_pages = ${beyond ? 0 : c.newPages},`,
     `  .beyond_commit = ${beyond ? 1 : 0},`,
-    `  .flags = ${flags}, /* ${flagText(c.flags)} */`,
+    `  .flags = ${flags}, /* ${[flagText(c.flags), ...(c.otherFlags ? [`0x${c.otherFlags.toString(16)}`] : [])].join('|')} */`,
     `  .new_addr = ${typeof c.newAddr === 'number' ? c.newAddr : 0},`,
     `  .has_new_addr = ${c.newAddr === undefined ? 0 : 1},`,
     `  .new_addr_zero = ${c.newAddr === 'zero' ? 1 : 0},`,
@@ -181,11 +182,22 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     `  .min_minor = ${s.requires?.minKernel?.[1] ?? 0},`,
     `  .skip_overcommit_1 = ${s.requires?.overcommitNot?.includes(1) ? 1 : 0},`,
     `  .needs_mmap_min_addr = ${s.requires?.mmapMinAddr ? 1 : 0},`,
+    `  .old_short = ${c.oldShort ?? 0}, /* old_len this many bytes short of whole pages */`,
+    `  .new_short = ${c.newShort ?? 0},`,
+    `  .old_misalign = ${c.oldMisalign ?? 0}, /* addr this many bytes past a page boundary */`,
+    `  .new_misalign = ${c.newMisalign ?? 0},`,
     '};',
     '',
   ];
   // The stamp code the lab child uses, then the runtime shared by every case.
   const stamp = readFileSync(join(packageRoot, 'native', 'sys', 'stamp.h'), 'utf8');
   const runtime = readFileSync(join(packageRoot, 'native', 'repro', 'runtime.c'), 'utf8');
-  return ['#define _GNU_SOURCE', ...header, ...data, stamp, runtime].join('\n');
+  return [
+    '#define _GNU_SOURCE',
+    '#define _FILE_OFFSET_BITS 64',
+    ...header,
+    ...data,
+    stamp,
+    runtime,
+  ].join('\n');
 }

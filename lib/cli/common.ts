@@ -1,10 +1,13 @@
 // What every command shares: errors that end the process with a message and
-// an exit status instead of a stack trace, and writing output files whole.
-import { closeSync, openSync, readFileSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// an exit status instead of a stack trace, and where output goes.
 import { loadScenarios, type LoadedScenarios } from '../explore/files.js';
-import { SCHEMA, type RunReport } from '../report/report.js';
-import { writeWhole, WriteError } from '../write.js';
+import { OutputError, prepareOutput, writeStdout, type Output } from '../output.js';
+import type { RunReport } from '../report/report.js';
+import {
+  loadReports as loadReportsFile,
+  loadRunReport as loadRunReportFile,
+  ReportFileError,
+} from '../report/validate.js';
 import { catalogue, findScenario } from '../scenarios/index.js';
 import type { Scenario } from '../scenarios/types.js';
 
@@ -34,33 +37,28 @@ export function toJson(value: unknown): string {
 }
 
 /**
- * Writes a file whole or not at all: a temporary file beside it, renamed over
- * the target. Fails with a UsageError when the place cannot be written.
+ * Looks at an --output path before any work (see lib/output.ts for what may be
+ * written and how); undefined means standard output. A symbolic link that is
+ * followed is said on standard error here, before the work starts.
  */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+export function openOutput(path: string | undefined, option = '--output'): Output | undefined {
+  if (path === undefined) return undefined;
+  if (path === '') throw new UsageError(`${option} wants a file name, not an empty string`);
+  let out: Output;
   try {
-    writeWhole(path, content);
+    out = prepareOutput(path);
   } catch (err) {
-    if (!(err instanceof WriteError)) throw err;
-    throw err.opened ? new CliError(err.message) : new UsageError(err.message);
+    if (err instanceof OutputError) throw new UsageError(`${option}: ${err.message}`);
+    throw err;
   }
+  if (out.note) process.stderr.write(`mremap-probe: ${option} ${out.note}\n`);
+  return out;
 }
 
-/** Checks before any work that an output path can be written, so nothing is half done. */
-export function checkWritable(path: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.probe`);
-  try {
-    closeSync(openSync(tmp, 'wx', 0o644));
-    unlinkSync(tmp);
-  } catch (err) {
-    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** Writes to a file when given, else to standard output. */
-export function emit(text: string, output?: string): void {
-  if (output) writeFileAtomic(output, text);
-  else process.stdout.write(text);
+/** Writes to the output when given, else to standard output. */
+export function emit(text: string, output?: Output): void {
+  if (output) output.write(text);
+  else writeStdout(text);
 }
 
 export function parseIntOption(
@@ -77,6 +75,7 @@ export function parseIntOption(
   return n;
 }
 
+/** The scenario with this id, or a usage error that suggests some of its family. */
 /** Scenario files named by --cases (files or directories), checked whole; ids must not repeat the catalogue's. */
 export function loadCases(paths: string[]): LoadedScenarios {
   if (!paths.length) return { scenarios: [], from: new Map() };
@@ -99,16 +98,22 @@ export function requireScenario(id: string, extra: Scenario[] = []): Scenario {
   );
 }
 
-/** Reads a saved run report (run --format json), or fails with a usage error. */
+/** Reads a saved run report (run --format json), checked whole, or fails with a usage error. */
 export function loadRunReport(file: string): RunReport {
-  let r: RunReport;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as RunReport;
+    return loadRunReportFile(file);
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    if (err instanceof ReportFileError) throw new UsageError(err.message);
+    throw err;
   }
-  if (r?.schema !== SCHEMA) {
-    throw new UsageError(`${file} is not a run report (schema ${JSON.stringify(r?.schema)})`);
+}
+
+/** The run reports in run or matrix report files, checked whole, or a usage error. */
+export function loadReports(files: string[]): RunReport[] {
+  try {
+    return files.flatMap((f) => loadReportsFile(f));
+  } catch (err) {
+    if (err instanceof ReportFileError) throw new UsageError(err.message);
+    throw err;
   }
-  return r;
 }

@@ -2,9 +2,10 @@
 import { release } from 'node:os';
 import type { Command } from 'commander';
 import { explainCase } from '../explain.js';
-import { parseKernelVersion, readMaxMapCount } from '../kernel.js';
-import { ERAS, eraOfVersion, isEra, type EraId } from '../model/types.js';
-import { emit, loadCases, parseIntOption, requireScenario, toJson, UsageError } from './common.js';
+import { parseKernelVersion, readMaxMapCount, versionString } from '../kernel.js';
+import { emit, loadCases, parseIntOption, requireScenario, toJson } from './common.js';
+import { eraForKernel, modelsCover, parseEra, parseKernelOption } from './era.js';
+import { ERAS } from '../model/types.js';
 
 interface Options {
   cases: string[];
@@ -27,29 +28,33 @@ export function registerExplain(program: Command): void {
       (v: string, prev: string[]) => [...prev, v],
       [],
     )
-    .option('--era <id>', `the era's model to follow: ${ERAS.join(', ')} (default: this kernel's)`)
+    .option(
+      '--era <id>',
+      `explain by this era's model instead of the one the kernel's version falls in: ${ERAS.join(', ')}`,
+    )
     .option(
       '--max-map-count <n>',
       "the vm.max_map_count to assume (default: this machine's, else 65530)",
     )
     .option(
-      '--kernel <version>',
-      'the kernel version whose features apply within the era, e.g. 5.10',
+      '--kernel <kernel>',
+      "the kernel to explain as: a version (5.10), a release (6.1.0-18-amd64) or a kernel image (default: this machine's)",
     )
     .option('--json', 'print the trace and the prediction as JSON')
+    .addHelpText(
+      'after',
+      `
+The era follows the kernel: --kernel 5.10 explains under the 5.1-5.15 model with
+the features 5.10 has. --era alone explains under that era's model (with the
+features of this kernel clamped into the era); with both, the kernel must lie in
+the era's range. The models cover ${modelsCover()}; a --kernel outside is refused.
+Exit status: 0, or 2 on a usage error.`,
+    )
     .action((id: string, opts: Options) => {
       const s = requireScenario(id, loadCases(opts.cases).scenarios);
-      if (opts.era !== undefined && !isEra(opts.era)) {
-        throw new UsageError(
-          `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,
-        );
-      }
-      let version;
-      try {
-        version = opts.kernel ? parseKernelVersion(opts.kernel) : undefined;
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
+      const forced = parseEra(opts.era);
+      const kernel = opts.kernel !== undefined ? parseKernelOption(opts.kernel) : ownKernel();
+      const era = eraForKernel(forced, kernel, opts.kernel !== undefined);
       let M: number;
       if (opts.maxMapCount) M = parseIntOption('--max-map-count', opts.maxMapCount, 16);
       else {
@@ -59,21 +64,14 @@ export function registerExplain(program: Command): void {
           M = 65530;
         }
       }
-      let era: EraId;
-      if (opts.era && isEra(opts.era)) era = opts.era;
-      else {
-        try {
-          era = eraOfVersion(parseKernelVersion(release()));
-        } catch {
-          era = '7.1+';
-        }
-      }
-      const e = explainCase(s, era, { maxMapCount: M, ...(version ? { version } : {}) });
+      const version = kernel.version;
+      const e = explainCase(s, era, { maxMapCount: M, version });
       if (opts.json) {
         emit(
           toJson({
             id: s.id,
             era,
+            kernel: versionString(version),
             maxMapCount: M,
             return: e.prediction.ret,
             trace: e.prediction.trace,
@@ -82,4 +80,13 @@ export function registerExplain(program: Command): void {
         );
       } else emit(e.text);
     });
+}
+
+/** This machine's kernel, where its release can be read; else the newest the models know. */
+function ownKernel(): { version: [number, number, number]; release: string } {
+  try {
+    return { version: parseKernelVersion(release()), release: release() };
+  } catch {
+    return { version: [7, 1, 0], release: '7.1' };
+  }
 }

@@ -4,13 +4,13 @@ import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import { runExplore, type ExploreProgress } from '../explore/explore.js';
 import { checkSaveDir, saveScenario, ScenarioFileError } from '../explore/files.js';
-import { ERAS, isEra } from '../model/types.js';
 import { parseTarget } from '../pressure.js';
 import { packageVersion } from '../probe.js';
 import { buildExploreReport, exploreExitCode, type ExploreReport } from '../report/explore.js';
 import { formatExploreHtml } from '../report/explore-html.js';
 import { formatExploreTable } from '../report/explore-table.js';
-import { checkWritable, emit, parseIntOption, toJson, UsageError } from './common.js';
+import { emit, openOutput, parseIntOption, toJson, UsageError } from './common.js';
+import { ERA_OPTION_HELP, parseEra } from './era.js';
 import { statusLine } from './progress.js';
 
 export const EXPLORE_FORMATS = ['table', 'json', 'html'] as const;
@@ -115,7 +115,7 @@ export function registerExplore(program: Command): void {
       '--pressure <range>',
       'map-count offsets to draw, e.g. M-12..M+1 or M-5 (default M-12..M+1 and cases without pressure)',
     )
-    .option('--era <id>', `judge by this era's model instead of the version's: ${ERAS.join(', ')}`)
+    .option('--era <id>', ERA_OPTION_HELP)
     .option('--format <format>', `output format: ${EXPLORE_FORMATS.join(', ')}`, 'table')
     .option('-o, --output <file>', 'write the report to a file (written whole, or not at all)')
     .option(
@@ -163,11 +163,7 @@ Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
           ? parseIntOption('--seed', opts.seed, 0, 2 ** 31 - 1)
           : randomInt(2 ** 31 - 1);
       const pressure = opts.pressure !== undefined ? parsePressure(opts.pressure) : undefined;
-      if (opts.era !== undefined && !isEra(opts.era)) {
-        throw new UsageError(
-          `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,
-        );
-      }
+      const era = parseEra(opts.era);
       if (!(EXPLORE_FORMATS as readonly string[]).includes(opts.format)) {
         throw new UsageError(
           `unknown format ${JSON.stringify(opts.format)}: use one of ${EXPLORE_FORMATS.join(', ')}`,
@@ -176,7 +172,7 @@ Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
       const globalCapKb = parseSize('--global-cap', opts.globalCap);
       const shrinkRuns = parseIntOption('--shrink-runs', opts.shrinkRuns, 1, 100_000);
       const maxFill = opts.maxFill ? parseIntOption('--max-fill', opts.maxFill, 1) : undefined;
-      if (opts.output) checkWritable(opts.output);
+      const out = openOutput(opts.output);
       if (opts.save !== undefined) {
         try {
           checkSaveDir(opts.save);
@@ -190,7 +186,7 @@ Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
         ...(cases !== undefined ? { cases } : {}),
         ...(budgetMs !== undefined ? { budgetMs } : {}),
         ...(pressure ? { pressure } : {}),
-        ...(opts.era && isEra(opts.era) ? { era: opts.era } : {}),
+        ...(era ? { era } : {}),
         allowGlobalEffects: opts.allowGlobalEffects === true,
         globalCapKb,
         maxShrinkRuns: shrinkRuns,
@@ -231,7 +227,7 @@ Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
         allowGlobalEffects: opts.allowGlobalEffects === true,
         ...(saved ? { saved } : {}),
       });
-      emit(render(report, opts.format), opts.output);
+      emit(render(report, opts.format), out);
       process.exitCode = exploreExitCode(report);
     });
 }

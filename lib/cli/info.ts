@@ -1,11 +1,15 @@
 // `mremap-probe info`: the kernel facts and this process's own map count.
 import type { Command } from 'commander';
 import { kernelFacts, readOwnMaps, type KernelFacts } from '../kernel.js';
+import { GATE_VMA_NAME } from '../maps.js';
+import { addonPath } from '../native.js';
 import { emit, toJson } from './common.js';
 
 export interface InfoReport {
   kernel: KernelFacts;
   process: { pid: number; mapCount: number; mapsLines: number };
+  /** The file the native addon was loaded from (a source build or a prebuild). */
+  addon: string;
 }
 
 export function infoReport(): InfoReport {
@@ -14,6 +18,7 @@ export function infoReport(): InfoReport {
   return {
     kernel: kernelFacts(maps),
     process: { pid: process.pid, mapCount: maps.mapCount, mapsLines: maps.lines },
+    addon: addonPath() ?? '',
   };
 }
 
@@ -25,7 +30,7 @@ export function formatInfo(r: InfoReport): string {
     ['arch', k.arch],
     ['page size', String(k.pageSize)],
     ['vm.max_map_count', String(k.maxMapCount)],
-    ['gate VMA listed', k.gateVma ? 'yes ([vsyscall], not counted)' : 'no'],
+    ['gate VMA listed', k.gateVma ? `yes (${GATE_VMA_NAME}, not counted)` : 'no'],
     ['RLIMIT_AS', `${k.rlimitAs.cur} (max ${k.rlimitAs.max})`],
     ['RLIMIT_DATA', `${k.rlimitData.cur} (max ${k.rlimitData.max})`],
     ['RLIMIT_MEMLOCK', `${k.rlimitMemlock.cur} (max ${k.rlimitMemlock.max})`],
@@ -36,6 +41,7 @@ export function formatInfo(r: InfoReport): string {
       'this process',
       `pid ${r.process.pid}: ${r.process.mapCount} VMAs (${r.process.mapsLines} maps lines)`,
     ],
+    ['native addon', r.addon],
   ];
   const w = Math.max(...rows.map(([a]) => a.length));
   return rows.map(([a, b]) => `${a.padEnd(w)}  ${b}`).join('\n') + '\n';

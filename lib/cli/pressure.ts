@@ -1,6 +1,8 @@
 // `mremap-probe pressure`: bring a lab child to an exact map count and verify it.
 import type { Command } from 'commander';
 import { PressureLab, parseTarget, resolveTarget, DEFAULT_MAX_FILL } from '../pressure.js';
+import { readMaxMapCount } from '../kernel.js';
+import { MIN_LOWERED } from '../sysctl.js';
 import { emit, parseIntOption, toJson, UsageError } from './common.js';
 import { applyLowerLimit } from './limits.js';
 
@@ -27,7 +29,9 @@ export function registerPressure(program: Command): void {
     .addHelpText(
       'after',
       `
-A process can reach M+1 (do_mmap fails only when map_count > M), not beyond.
+A process can reach M+1 (do_mmap fails only when map_count > M), not beyond: a
+target above it is reported as not reached (exit 1); one below 1, or too large
+to be a number, is a usage error.
 Exit status: 0 reached and verified, 1 not reached, 2 usage error, 4 could not run here.`,
     )
     .action((opts: Options) => {
@@ -37,10 +41,28 @@ Exit status: 0 reached and verified, 1 not reached, 2 usage error, 4 could not r
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      if (
+        (spec.absolute !== undefined && !Number.isSafeInteger(spec.absolute)) ||
+        (spec.offset !== undefined && !Number.isSafeInteger(spec.offset))
+      ) {
+        throw new UsageError(`--target ${opts.target} is not a number the probe can reach`);
+      }
       const maxFill = opts.maxFill ? parseIntOption('--max-fill', opts.maxFill, 1) : undefined;
+      // The limit the target is measured from, known before anything is lowered.
+      const M =
+        opts.lowerLimit !== undefined
+          ? parseIntOption('--lower-limit', opts.lowerLimit, MIN_LOWERED)
+          : readMaxMapCount();
+      const target = resolveTarget(spec, M);
+      // No process has fewer than one VMA. Above M+1 is tried and reported as not
+      // reached, with the kernel's reason.
+      if (target < 1) {
+        throw new UsageError(
+          `--target ${spec.text} is ${target} with vm.max_map_count ${M}: a map count is at least 1`,
+        );
+      }
       const limit = applyLowerLimit(opts.lowerLimit);
       try {
-        const target = resolveTarget(spec, limit.maxMapCount);
         const t0 = performance.now();
         const pl = PressureLab.open(limit.maxMapCount, maxFill ? { maxFill } : {});
         try {

@@ -1,11 +1,9 @@
 // `mremap-probe repro`: a standalone C program for one case.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { nativeAvailable } from '../native.js';
 import { packageVersion, runProbe } from '../probe.js';
-import type { RunReport } from '../report/report.js';
 import { generateRepro, sightings } from '../repro.js';
-import { checkWritable, CliError, emit, loadCases, requireScenario, UsageError } from './common.js';
+import { CliError, emit, loadCases, loadReports, openOutput, requireScenario } from './common.js';
 
 interface Options {
   cases: string[];
@@ -15,25 +13,6 @@ interface Options {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-
-/** Reads run reports, and the reports inside matrix reports. */
-function loadReports(files: string[]): RunReport[] {
-  const out: RunReport[] = [];
-  for (const f of files) {
-    let j: unknown;
-    try {
-      j = JSON.parse(readFileSync(f, 'utf8'));
-    } catch (err) {
-      throw new UsageError(`cannot read the report ${f}: ${(err as Error).message}`);
-    }
-    const m = j as { kernels?: { report?: RunReport }[]; cases?: unknown };
-    if (Array.isArray(m.kernels))
-      out.push(...m.kernels.flatMap((k) => (k.report ? [k.report] : [])));
-    else if (Array.isArray(m.cases)) out.push(j as RunReport);
-    else throw new UsageError(`${f} is neither a run report nor a matrix report`);
-  }
-  return out;
-}
 
 export function registerRepro(program: Command): void {
   program
@@ -63,11 +42,15 @@ export function registerRepro(program: Command): void {
       'after',
       `
 Build it with: cc -O2 -Wall -static -o repro repro.c
-The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.`,
+The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 when it could not run.
+The header lists what every era's model predicts, so repro takes no --era or
+--kernel; the run on this kernel is judged by the era its version falls in.
+--report files are checked whole against the schema (run or matrix reports).
+Exit status: 0 written, 1 the run on this kernel failed, 2 usage error.`,
     )
     .action(async (id: string, opts: Options) => {
       const s = requireScenario(id, loadCases(opts.cases).scenarios);
-      if (opts.output) checkWritable(opts.output);
+      const out = openOutput(opts.output);
       const reports = loadReports(opts.report);
       const seen = sightings(s.id, reports);
       const keptOn: string[] = [];
@@ -88,6 +71,6 @@ The program exits 0 when the kernel kept the invariant, 1 when it broke it, 4 wh
       const quoted = (a: string) =>
         /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
       const command = ['mremap-probe', ...process.argv.slice(2)].map(quoted).join(' ');
-      emit(generateRepro(s, { command, version: packageVersion(), seen, keptOn }), opts.output);
+      emit(generateRepro(s, { command, version: packageVersion(), seen, keptOn }), out);
     });
 }

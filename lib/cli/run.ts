@@ -1,6 +1,5 @@
 // `mremap-probe run`: the main job.
 import type { Command } from 'commander';
-import { ERAS, isEra } from '../model/types.js';
 import { runProbe } from '../probe.js';
 import { formatHtml } from '../report/html.js';
 import { formatJunit } from '../report/junit.js';
@@ -9,8 +8,9 @@ import { exitCodeOf, type RunReport } from '../report/report.js';
 import { formatTable } from '../report/table.js';
 import { catalogue, filterScenarios, FAMILIES } from '../scenarios/index.js';
 import { pressureText, type Scenario } from '../scenarios/types.js';
-import { checkWritable, emit, loadCases, parseIntOption, toJson, UsageError } from './common.js';
-import { applyLowerLimit } from './limits.js';
+import { emit, loadCases, openOutput, parseIntOption, toJson, UsageError } from './common.js';
+import { ERA_OPTION_HELP, parseEra } from './era.js';
+import { applyLowerLimit, limitNotes } from './limits.js';
 import { progressBar } from './progress.js';
 
 export const FORMATS = ['table', 'json', 'ktap', 'junit', 'html'] as const;
@@ -88,7 +88,7 @@ export function registerRun(program: Command): void {
     )
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
     .option('-o, --output <file>', 'write the report to a file (written whole, or not at all)')
-    .option('--era <id>', `judge by this era's model instead of the version's: ${ERAS.join(', ')}`)
+    .option('--era <id>', ERA_OPTION_HELP)
     .option(
       '--list',
       'list the cases (after --filter) and what each exercises, without running them',
@@ -112,22 +112,47 @@ export function registerRun(program: Command): void {
 Verdicts: pass; fail:destroyed (an error return destroyed mappings or pages);
 fail:model (nothing destroyed, but not what the era's model predicts);
 skip (with the reason); broken (the harness could not run the case).
-Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything skipped.
+The kernel is this machine's; its version names the era whose model judges the
+cases, unless --era names another.
+--lower-limit N (root): N must be below the current vm.max_map_count (else a
+usage error). The original is recorded in /run/mremap-probe/max_map_count.json
+before the sysctl is written, and the run holds an exclusive lock on that
+directory until it has put the limit back: a second --lower-limit run refuses
+at once (exit 4), naming the pid that holds it. After a kill -9, every command
+says the limit was left lowered; \`mremap-probe restore\` (root) puts it back.
+--output: checked before the first case; see \`mremap-probe --help\` for what
+may be written and how. --list prints the cases as a table, or with --format
+json as a list of {id, family, summary, pressure}.
+Exit status: 0 nothing failed, 1 something failed, 2 usage error, 4 everything
+skipped or could not run here. A reader that goes away (| head -1) ends the
+output quietly with the same status.
 Case ids: family/dst-X/old-Y/size[+modifier]@pressure, e.g. fixed/dst-mid/old-mid/shrink@M-5.
 With --cases DIR the scenario files there run beside the catalogue; --filter 'explore/**'
 runs only the ones explore saved. A bad file is named with its first problem (exit 2).`,
     )
     .action(async (opts: Options) => {
       const format = parseFormat(opts.format);
-      if (opts.era !== undefined && !isEra(opts.era)) {
-        throw new UsageError(
-          `unknown era ${JSON.stringify(opts.era)}: use one of ${ERAS.join(', ')}`,
-        );
-      }
+      const era = parseEra(opts.era);
       const loaded = loadCases(opts.cases);
       const scenarios = selectScenarios(opts.filter, loaded.scenarios);
-      if (opts.output) checkWritable(opts.output);
+      if (opts.list && format !== 'table' && format !== 'json')
+        throw new UsageError(`--list prints table or json, not ${format}`);
+      const out = openOutput(opts.output);
       if (opts.list) {
+        if (format === 'json') {
+          emit(
+            toJson(
+              scenarios.map((s) => ({
+                id: s.id,
+                family: s.family,
+                summary: s.summary,
+                pressure: pressureText(s.pressure),
+              })),
+            ),
+            out,
+          );
+          return;
+        }
         const lines = scenarios.map((s) => `${s.id}\n    ${s.summary}`);
         const fams = [...new Set(scenarios.map((s) => s.family))].map((f) => {
           const fam = FAMILIES.find((x) => x.name === f);
@@ -135,7 +160,7 @@ runs only the ones explore saved. A bad file is named with its first problem (ex
         });
         emit(
           `${lines.join('\n')}\n\n${scenarios.length} cases (pressure: ${[...new Set(scenarios.map((s) => pressureText(s.pressure)))].join(', ')})\n\nfamilies:\n${fams.map((f) => `  ${f}`).join('\n')}\n`,
-          opts.output,
+          out,
         );
         return;
       }
@@ -145,16 +170,17 @@ runs only the ones explore saved. A bad file is named with its first problem (ex
         const bar = opts.progress ? progressBar('running') : undefined;
         const report = await runProbe({
           scenarios,
-          ...(opts.era && isEra(opts.era) ? { era: opts.era } : {}),
+          ...(era ? { era } : {}),
           maxMapCount: limit.maxMapCount,
           loweredFrom: limit.lowered ? limit.lowered.original : null,
+          notes: limitNotes(limit),
           ...(maxFill ? { maxFill } : {}),
           ...(opts.allowGlobalEffects ? { allowGlobalEffects: true } : {}),
           ...(loaded.from.size ? { casesFrom: loaded.from } : {}),
           ...(bar ? { onCase: (d: number, t: number, s: { id: string }) => bar(d, t, s.id) } : {}),
         });
         bar?.end();
-        emit(formatReport(report, format), opts.output);
+        emit(formatReport(report, format), out);
         process.exitCode = exitCodeOf(report);
       } finally {
         limit.lowered?.restore();

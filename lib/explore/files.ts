@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv, ValidateFunction } from 'ajv/dist/2020.js';
 import { packageRoot } from '../native.js';
 import type { Scenario } from '../scenarios/types.js';
-import { writeWhole } from '../write.js';
+import { writeFileWhole } from '../output.js';
 import { validateScenario } from './generate.js';
 
 export const SCENARIO_SCHEMA = 'mremap-probe/scenario/v1';
@@ -182,7 +182,7 @@ export function saveScenario(dir: string, scenario: Scenario, origin: ScenarioOr
   const file: ScenarioFile = { schema: SCENARIO_SCHEMA, scenario, origin };
   const path = join(dir, scenarioFileName(scenario.id));
   try {
-    writeWhole(path, `${JSON.stringify(file, null, 2)}\n`);
+    writeFileWhole(path, `${JSON.stringify(file, null, 2)}\n`);
   } catch (err) {
     throw new ScenarioFileError((err as Error).message);
   }

@@ -26,9 +26,11 @@ export function judgeInPlace(
     ? `; differs from the ${j.era} model: ${words[0]}`
     : `; the ${j.era} model agrees`;
   const at = `at map count ${obs.mapCountBefore} (${offsetWord(invariant.offset)})`;
+  // The invariant held but the judging era's model says otherwise: that is a
+  // departure from the model, as for any other case (pass means both hold).
   return {
     ...base,
-    verdict: kept ? 'pass' : 'fail:invariant',
+    verdict: !kept ? 'fail:invariant' : diffs.length ? 'fail:model' : 'pass',
     reason: kept
       ? `succeeded ${at}: needs no new VMA and gets none${model}`
       : `${errno} ${at} for a call that needs no new VMA${model}`,

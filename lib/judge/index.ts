@@ -4,7 +4,9 @@
 // accounting by their invariants.
 import type { MachineFacts } from '../facts.js';
 import { layoutState } from '../model/predict.js';
-import type { EraId } from '../model/types.js';
+import { ERA_MERGES } from '../model/eras/index.js';
+import { featureVersion, type EraId } from '../model/types.js';
+import type { MergePolicy } from '../model/vmas.js';
 import { caseStart, type CaseRun, type ObservedRun } from '../observation.js';
 import { labelAt } from '../placement.js';
 import { cycleDriftPages, judgeAccounting } from './accounting.js';
@@ -26,7 +28,11 @@ export interface JudgeOptions {
 }
 
 /** What the judging era's prediction and the observation say was destroyed. */
-function destruction(run: ObservedRun, j: Omit<Judged, 'destroyed' | 'predictedDestroyed'>) {
+function destruction(
+  run: ObservedRun,
+  j: Omit<Judged, 'destroyed' | 'predictedDestroyed'>,
+  merges: MergePolicy,
+) {
   const p = run.placement;
   const obs = run.obs;
   const label = (page: number) => labelAt(p, page);
@@ -35,7 +41,7 @@ function destruction(run: ObservedRun, j: Omit<Judged, 'destroyed' | 'predictedD
   const predictedDestroyed = j.prediction.ret.ok
     ? []
     : destroyedBetween(
-        modelSnapshot(layoutState(p, caseStart(run)), p.views, keys),
+        modelSnapshot(layoutState(p, caseStart(run), merges), p.views, keys),
         modelSnapshot(j.prediction.state, p.views, keys),
         label,
       );
@@ -68,7 +74,8 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
     };
   }
   const partial = { run, era: opts.era, prediction: mine.prediction };
-  const j: Judged = { ...partial, ...destruction(run, partial) };
+  const merges = ERA_MERGES[opts.era](featureVersion(opts.era, opts.facts.version));
+  const j: Judged = { ...partial, ...destruction(run, partial, merges) };
   const diffs = mine.differences;
   const words = diffs.map((d) => describeDifference(d, run.placement));
   const base = { matches };

@@ -2,9 +2,9 @@
 // (map, stamp, protect, lock) in the model, then run the era's mremap path
 // over the result.
 import type { Placement } from '../placement.js';
-import { ERA_MODELS } from './eras/index.js';
+import { ERA_MERGES, ERA_MODELS } from './eras/index.js';
 import type { EraId, ModelEnv, Prediction } from './types.js';
-import { VmaSet } from './vmas.js';
+import { VmaSet, type MergePolicy } from './vmas.js';
 
 /** mm's counters when mremap() is entered, the laid-out region included. */
 export interface CaseStart {
@@ -16,8 +16,9 @@ export interface CaseStart {
 }
 
 /** The region as laid out and stamped, before the call: what the lab should show. */
-export function layoutState(p: Placement, start: CaseStart): VmaSet {
+export function layoutState(p: Placement, start: CaseStart, merges?: MergePolicy): VmaSet {
   const s = new VmaSet(0, 0, 0, 0);
+  if (merges) s.policy = merges;
   for (const step of p.layout) {
     const piece = p.pieces[step.piece]!.piece;
     switch (step.kind) {
@@ -73,5 +74,5 @@ export function layoutState(p: Placement, start: CaseStart): VmaSet {
 }
 
 export function predict(p: Placement, start: CaseStart, era: EraId, env: ModelEnv): Prediction {
-  return ERA_MODELS[era](layoutState(p, start), p.call, env);
+  return ERA_MODELS[era](layoutState(p, start, ERA_MERGES[era](env.version)), p.call, env);
 }

@@ -1,11 +1,37 @@
 // A model of a process's VMAs, in pages: intervals with permissions, flags and
 // backing, the pages each maps, mm->map_count, and the merges the kernel makes
 // when a VMA is mapped, changed or moved next to a compatible one
-// (docs/kernel/merges.md). Pure: nothing here touches the real kernel.
+// (docs/merges.md). Pure: nothing here touches the real kernel.
 //
 // Only what lies in an experiment's region is modelled; map_count is the whole
 // process's count, changed by the same amounts the kernel changes it by.
+//
+// Longer than most of lib/: one class whose operations (map, protect, lock,
+// unmap, move, grow) all go through the same merge rules.
 import { MUNMAP_SPLIT } from './rules.js';
+
+/**
+ * The merge rules that changed between releases (docs/merges.md#model-rules);
+ * each era file decides them from the version.
+ */
+export interface MergePolicy {
+  /** 879bca0a2c4f (6.16): a faulted VMA may merge into an unfaulted neighbour. */
+  faultedIntoUnfaulted: boolean;
+  /** ca3d76b0aa80 (6.1): an in-place grow merges with the next VMA. */
+  growMergesNext: boolean;
+  /** 6.1-6.11 mmap_region(): a new VMA tries the next VMA first. */
+  mmapTriesNextFirst: boolean;
+  /** 9b9143298585 (6.7): mprotect() away from writable unaccounts an unfaulted anonymous VMA. */
+  unaccountUnfaultedOnMprotect: boolean;
+}
+
+/** The rules of the newest releases. */
+export const LATEST_MERGES: MergePolicy = {
+  faultedIntoUnfaulted: true,
+  growMergesNext: true,
+  mmapTriesNextFirst: false,
+  unaccountUnfaultedOnMprotect: true,
+};
 
 export type Backing =
   | { kind: 'anon' }
@@ -84,6 +110,7 @@ export class VmaSet {
   dataVm: number;
   lockedVm: number;
   private nextAnon = 1;
+  policy: MergePolicy = LATEST_MERGES;
 
   constructor(mapCount: number, totalVm: number, dataVm: number, lockedVm: number) {
     this.mapCount = mapCount;
@@ -101,6 +128,7 @@ export class VmaSet {
     );
     c.nextAnon = this.nextAnon;
     c.committed = this.committed;
+    c.policy = this.policy;
     return c;
   }
 
@@ -148,7 +176,7 @@ export class VmaSet {
     this.mapCount++;
     this.account(vma, 1);
     if (vma.account) this.committed += vma.end - vma.start;
-    return this.mergeAround(vma);
+    return this.policy.mmapTriesNextFirst ? this.mergeNextFirst(vma) : this.mergeAround(vma);
   }
 
   /**
@@ -169,6 +197,22 @@ export class VmaSet {
   protect(start: number, end: number, read: boolean, write: boolean): void {
     this.change(start, end, (v) => {
       if (VmaSet.isData(v)) this.dataVm -= v.end - v.start;
+      const unaccount =
+        this.policy.unaccountUnfaultedOnMprotect &&
+        v.write &&
+        !write &&
+        v.account &&
+        v.anon === null &&
+        v.backing.kind === 'anon';
+      if (unaccount) {
+        v.account = false;
+        this.committed -= v.end - v.start;
+      }
+      // mprotect_fixup(): a private mapping made writable is charged, once.
+      if (write && !v.write && !v.shared && !v.account) {
+        v.account = true;
+        this.committed += v.end - v.start;
+      }
       v.read = read;
       v.write = write;
       if (VmaSet.isData(v)) this.dataVm += v.end - v.start;
@@ -289,22 +333,27 @@ export class VmaSet {
     };
   }
 
-  /** The VMA would merge with a neighbour that ends at v.start / starts at v.end (vma_merge rules). */
-  static canMerge(a: ModelVma, b: ModelVma): boolean {
-    // a is before b, adjacent.
+  /**
+   * vma_merge()'s test for `left` and `right` (adjacent): the same flags and
+   * backing, the following pgoff, and an anon_vma the side being placed or
+   * changed (`source`) can join: it has none, or the same, or (6.16+) the
+   * other side has none.
+   */
+  canMerge(left: ModelVma, right: ModelVma, source: ModelVma): boolean {
+    const target = source === left ? right : left;
     return (
-      a.end === b.start &&
-      a.read === b.read &&
-      a.write === b.write &&
-      a.exec === b.exec &&
-      a.shared === b.shared &&
-      a.locked === b.locked &&
-      a.account === b.account &&
-      sameBacking(a.backing, b.backing) &&
-      a.pgoff + (a.end - a.start) === b.pgoff &&
-      // is_mergeable_anon_vma(): the same anon_vma, or one side never faulted
-      // (the other side's chain is singular in a process that made it itself).
-      (a.anon === b.anon || a.anon === null || b.anon === null)
+      left.end === right.start &&
+      left.read === right.read &&
+      left.write === right.write &&
+      left.exec === right.exec &&
+      left.shared === right.shared &&
+      left.locked === right.locked &&
+      left.account === right.account &&
+      sameBacking(left.backing, right.backing) &&
+      left.pgoff + (left.end - left.start) === right.pgoff &&
+      (source.anon === null ||
+        source.anon === target.anon ||
+        (this.policy.faultedIntoUnfaulted && target.anon === null))
     );
   }
 
@@ -317,12 +366,34 @@ export class VmaSet {
     return a;
   }
 
-  /** Merges v with its neighbours where vma_merge would; returns the surviving VMA. */
+  /**
+   * Merges v with its neighbours where vma_merge would; returns the surviving
+   * VMA. When v could join both but they hold different anon_vmas, it joins
+   * the previous one only.
+   */
   mergeAround(v: ModelVma): ModelVma {
     const prev = this.vmas.find((x) => x.end === v.start);
-    const cur = prev && VmaSet.canMerge(prev, v) ? this.absorb(prev, v) : v;
-    const next = this.vmas.find((x) => x.start === cur.end);
-    return next && VmaSet.canMerge(cur, next) ? this.absorb(cur, next) : cur;
+    const next = this.vmas.find((x) => x.start === v.end);
+    const withPrev = prev !== undefined && this.canMerge(prev, v, v);
+    const withNext = next !== undefined && this.canMerge(v, next, v);
+    const both =
+      withPrev && withNext && (prev.anon === null || next.anon === null || prev.anon === next.anon);
+    if (withPrev) {
+      const cur = this.absorb(prev, v);
+      return both ? this.absorb(cur, next!) : cur;
+    }
+    return withNext ? this.absorb(v, next!) : v;
+  }
+
+  /** 6.1-6.11's mmap_region(): the next VMA first, then the previous one checked against it. */
+  private mergeNextFirst(v: ModelVma): ModelVma {
+    const next = this.vmas.find((x) => x.start === v.end);
+    if (next && this.canMerge(v, next, v)) {
+      const prev = this.vmas.find((x) => x.end === v.start);
+      const cur = this.absorb(v, next);
+      return prev && this.canMerge(prev, cur, next) ? this.absorb(prev, cur) : cur;
+    }
+    return this.mergeAround(v);
   }
 
   /**
@@ -368,8 +439,10 @@ export class VmaSet {
     const grown = newEnd - v.end;
     v.end = newEnd;
     this.account(v, 1, grown);
+    // Before 6.1 the grow (vma_adjust()) never merged with the next VMA.
+    if (!this.policy.growMergesNext) return v;
     const next = this.vmas.find((x) => x.start === v.end);
-    return next && VmaSet.canMerge(v, next) ? this.absorb(v, next) : v;
+    return next && this.canMerge(v, next, v) ? this.absorb(v, next) : v;
   }
 
   /** Drops the private pages of [start, end) (MREMAP_DONTUNMAP leaves the old VMA empty). */

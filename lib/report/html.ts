@@ -118,7 +118,7 @@ export function drawing(c: CaseReport, P: bigint): string {
     }
   });
   parts.push(
-    `<text x="${LABEL}" y="${height - 4}" font-size="10" fill="#555">${axis.length} pages from 0x${(BigInt(axis[0] ?? 0) * P).toString(16)}</text>`,
+    `<text x="${LABEL}" y="${height - 4}" font-size="10" fill="#555">${axis.length} pages of ${Number(P) / 1024} KiB from 0x${(BigInt(axis[0] ?? 0) * P).toString(16)}</text>`,
   );
   parts.push('</svg>');
   return parts.join('');
@@ -172,7 +172,7 @@ export function formatHtml(r: RunReport): string {
 ${REPORT_CSS}
 </style></head><body>
 <h1>mremap-probe on Linux ${esc(r.kernel.release)}</h1>
-<p>${esc(r.kernel.arch)}, vm.max_map_count ${r.limit.maxMapCount}${r.limit.loweredFrom !== null ? ` (lowered from ${r.limit.loweredFrom})` : ''}; mremap-probe ${esc(r.tool.version)}, ${esc(r.startedAt)}, ${r.elapsedMs} ms.</p>
+<p>${esc(r.kernel.arch)}, ${r.kernel.pageSize / 1024} KiB pages, vm.max_map_count ${r.limit.maxMapCount}${r.limit.loweredFrom !== null ? ` (lowered from ${r.limit.loweredFrom})` : ''}; mremap-probe ${esc(r.tool.version)}, ${esc(r.startedAt)}, ${r.elapsedMs} ms.</p>
 <p>Era by version: <b>${esc(r.era.byVersion)}</b>; by behaviour: <b>${esc(r.era.byBehaviour ?? 'none')}</b> (${r.era.agrees ? 'agrees' : 'does not agree'}).</p>
 <table><tr>${ERAS.map((e) => `<th>${esc(e)}</th>`).join('')}</tr><tr>${scores}</tr></table>
 <p>${r.summary.total} cases: ${n.pass} pass, ${n['fail:destroyed']} fail:destroyed, ${n['fail:model']} fail:model, ${n['fail:invariant']} fail:invariant, ${n['fail:contract'] ?? 0} fail:contract, ${n.skip} skip, ${n.broken} broken.</p>

@@ -10,6 +10,10 @@ export const MATRIX_SCHEMA = 'mremap-probe/matrix-report/v1';
 export interface MatrixKernel {
   /** What the user asked for: a Debian spec or a kernel file. */
   spec: string;
+  /** Where the kernel came from: a Debian package, a tree it was built from, a file. */
+  origin?: string;
+  /** The same in a few words, for the column's header. */
+  originShort?: string;
   release: string | null;
   package?: string;
   accel?: string;
@@ -50,6 +54,7 @@ function caseIds(m: MatrixReport): string[] {
 function headers(m: MatrixReport): string[][] {
   return m.kernels.map((k) => [
     k.release ?? k.spec,
+    k.originShort ?? k.spec,
     k.report ? `version: ${k.report.era.byVersion}` : 'no report',
     k.report
       ? `behaviour: ${k.report.era.byBehaviour ?? 'none'}${k.report.era.agrees ? '' : ' (!)'}`
@@ -77,7 +82,7 @@ export function formatMatrixTable(m: MatrixReport, markdown = false): string {
         Math.max(...hs[i]!.map((h) => h.length), ...rows.map((r) => r[i + 1]!.length)),
       ),
     ];
-    for (let line = 0; line < 4; line++) {
+    for (let line = 0; line < (hs[0]?.length ?? 0); line++) {
       out.push(
         [
           line === 0 ? 'case'.padEnd(widths[0]!) : ''.padEnd(widths[0]!),
@@ -94,7 +99,7 @@ export function formatMatrixTable(m: MatrixReport, markdown = false): string {
     else if (k.report) {
       const s = k.report.summary.counts;
       out.push(
-        `${k.release}: ${s.pass} pass, ${s['fail:destroyed']} fail:destroyed, ${s['fail:model']} fail:model, ${s['fail:invariant']} fail:invariant, ${s['fail:contract'] ?? 0} fail:contract, ${s.skip} skip, ${s.broken} broken; era scores ${ERAS.map((e) => `${e} ${k.report!.era.scores[e].matched}`).join(', ')}`,
+        `${k.release}${k.origin ? ` (${k.origin})` : ''}: ${s.pass} pass, ${s['fail:destroyed']} fail:destroyed, ${s['fail:model']} fail:model, ${s['fail:invariant']} fail:invariant, ${s['fail:contract'] ?? 0} fail:contract, ${s.skip} skip, ${s.broken} broken; era scores ${ERAS.map((e) => `${e} ${k.report!.era.scores[e].matched}`).join(', ')}`,
       );
     }
   }

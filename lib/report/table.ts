@@ -6,7 +6,7 @@ export function formatTable(r: RunReport): string {
   const out: string[] = [];
   const k = r.kernel;
   out.push(
-    `mremap-probe ${r.tool.version}: Linux ${k.release} (${k.arch}), vm.max_map_count ${r.limit.maxMapCount}` +
+    `mremap-probe ${r.tool.version}: Linux ${k.release} (${k.arch}, ${k.pageSize / 1024} KiB pages), vm.max_map_count ${r.limit.maxMapCount}` +
       (r.limit.loweredFrom !== null ? ` (lowered from ${r.limit.loweredFrom} for the run)` : ''),
   );
   const best = r.era.byBehaviour;
@@ -20,6 +20,8 @@ export function formatTable(r: RunReport): string {
       (r.era.agrees ? ': agrees' : ': DOES NOT AGREE with the version') +
       (r.era.judgedBy !== r.era.byVersion ? `; judged by the ${r.era.judgedBy} model (--era)` : ''),
   );
+  // What the environment changed comes first: it decides how to read the rest.
+  for (const note of r.notes) out.push(`note: ${note}`);
   out.push('');
   const w = Math.max(4, ...r.cases.map((c) => c.id.length));
   out.push(
@@ -64,6 +66,5 @@ export function formatTable(r: RunReport): string {
     '',
     `era scores: ${ERAS.map((e) => `${e} ${r.era.scores[e].matched}/${r.era.scores[e].of}`).join(', ')}`,
   );
-  for (const note of r.notes) out.push(`note: ${note}`);
   return `${out.join('\n')}\n`;
 }

@@ -11,7 +11,9 @@ import {
   type Snapshot,
   type VmaView,
 } from '../judge/evidence.js';
+import { ERA_MERGES } from '../model/eras/index.js';
 import { layoutState } from '../model/predict.js';
+import { eraOfVersion } from '../model/types.js';
 import { native } from '../native.js';
 import type { CaseInputs, CaseRun, Observation } from '../observation.js';
 import { addressOf, MAX_EVIDENCE, place, resolveSizes, type Placement } from '../placement.js';
@@ -211,7 +213,11 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
 
     // The model's view of the same layout must be what the lab built.
     const planned = modelVmaViews(
-      layoutState(p, { mapCount: 0, totalVm: 0, dataVm: 0, lockedVm: 0 }),
+      layoutState(
+        p,
+        { mapCount: 0, totalVm: 0, dataVm: 0, lockedVm: 0 },
+        ERA_MERGES[eraOfVersion(facts.version)](facts.version),
+      ),
       p.ranges,
     );
     if (!sameVmas(planned, before.vmas)) {
@@ -238,6 +244,7 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
     const mapCountBefore = pl.trackedCount;
 
     const limits = limitOps(lab.exec(envOps()), s, ctx, BP);
+    if (limits.unmet) return { status: 'skip', reason: `could not run here: ${limits.unmet}` };
     if (limits.set.length) {
       const sr = lab.exec(limits.set);
       if (sr.some((r) => r.ret < 0n) || sr.length < limits.set.length) {
@@ -307,7 +314,7 @@ function limitOps(
   s: Scenario,
   ctx: ExecContext,
   BP: bigint,
-): { set: LabOp[]; restore: LabOp[]; inputs: CaseInputs } {
+): { set: LabOp[]; restore: LabOp[]; inputs: CaseInputs; unmet?: string } {
   const c = native().constants;
   const kb2p = (v: bigint) => Number((v * 1024n) / BP);
   const lim = (v: bigint) => (v === c.RLIM_INFINITY ? Infinity : Number(v / BP));
@@ -346,7 +353,17 @@ function limitOps(
       op.setrlimit({ resource: c.RLIMIT_MEMLOCK, cur: memlock.v[0], max: memlock.v[1] }),
     );
   }
-  for (const cap of s.requires?.dropCaps ?? []) {
+  // A soft limit cannot go above the hard one the environment set.
+  const over = (name: string, want: number, max: bigint) =>
+    max !== c.RLIM_INFINITY && BigInt(want) * BP > max
+      ? `the case sets ${name} to ${want} pages, above its hard limit of ${max} bytes here`
+      : undefined;
+  const unmet =
+    (s.limits?.as && over('RLIMIT_AS', rlimitAs, as.v[1])) ||
+    (s.limits?.memlock && over('RLIMIT_MEMLOCK', rlimitMemlock, memlock.v[1])) ||
+    undefined;
+  // Given up for good in this child: recorded only when the case goes ahead.
+  for (const cap of unmet ? [] : (s.requires?.dropCaps ?? [])) {
     set.push(op.dropCap({ cap: CAP_NUMBERS[cap], stop: true }));
     ctx.dropped.add(cap);
   }
@@ -355,6 +372,7 @@ function limitOps(
   return {
     set,
     restore,
+    ...(unmet ? { unmet } : {}),
     inputs: {
       totalVm,
       dataVm: kb2p(data.ret),

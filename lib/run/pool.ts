@@ -1,6 +1,6 @@
 // The lab children of one run and the order cases run in: one child with
-// fillers for the cases under pressure, one for the cases that give up
-// capabilities (they stay given up in that child), one per accounting case.
+// fillers for the cases under pressure, one for each set of capabilities
+// cases give up (they stay given up in that child), one per accounting case.
 // What keeps a case from running here (a requirement, a hazard, a limit too
 // large to reach, the limit changing under the run) makes it `skip` with the
 // reason; a child that dies makes its case `broken` and is replaced.
@@ -29,18 +29,25 @@ interface Slot {
   dropped: Set<Capability>;
 }
 
-/** Run order: no pressure, then lower counts first, then cases with dropped capabilities. */
+/**
+ * Run order: by lab child (the capabilities given up), then no pressure,
+ * then lower counts first.
+ */
 export function runRank(s: Scenario): number {
-  const isolated = s.requires?.dropCaps?.length ? 1_000_000 : 0;
-  return isolated + (s.pressure === null ? -1000 : s.pressure);
+  const caps = s.requires?.dropCaps ?? [];
+  const child = (caps.includes('CAP_IPC_LOCK') ? 1 : 0) + (caps.includes('CAP_SYS_RAWIO') ? 2 : 0);
+  return child * 1_000_000 + (s.pressure === null ? -1000 : s.pressure);
 }
 
 /** Lets signal handlers and timers run between cases. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LabPool {
-  private main?: Slot;
-  private isolated?: Slot;
+  /**
+   * Lab children by the capabilities their cases give up ('' for none): a
+   * capability given up stays given up in that child, so each set has its own.
+   */
+  private slots = new Map<string, Slot>();
   private verifiedOnce = false;
   /** Set when the main lab cannot be used (hazard): every case that needs it is skipped with this. */
   private hazard?: string;
@@ -65,24 +72,25 @@ export class LabPool {
     });
   }
 
-  private slotFor(s: Scenario): Slot {
-    if (s.requires?.dropCaps?.length) {
-      this.isolated ??= { pl: this.open(), dropped: new Set() };
-      return this.isolated;
+  private slotFor(s: Scenario): { key: string; slot: Slot } {
+    const key = [...(s.requires?.dropCaps ?? [])].sort().join(',');
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { pl: this.open(), dropped: new Set() };
+      this.slots.set(key, slot);
     }
-    this.main ??= { pl: this.open(), dropped: new Set() };
-    return this.main;
+    return { key, slot };
   }
 
   /** The labs' environments as their children report them (limits raised, PROCMAP_QUERY). */
   environments(): PressureLab['environment'][] {
-    return [this.main, this.isolated].flatMap((s) => (s ? [s.pl.environment] : []));
+    return [...this.slots.values()].map((s) => s.pl.environment);
   }
 
   /** Counts each child's maps and compares with the tracking; returns the discrepancy, if any. */
   verifyTracking(): string | undefined {
-    for (const slot of [this.main, this.isolated]) {
-      if (!slot || !slot.pl.lab.alive) continue;
+    for (const slot of this.slots.values()) {
+      if (!slot.pl.lab.alive) continue;
       const tracked = slot.pl.trackedCount;
       const counted = slot.pl.count();
       if (tracked !== counted) {
@@ -93,8 +101,8 @@ export class LabPool {
   }
 
   close(): void {
-    this.main?.pl.close();
-    this.isolated?.pl.close();
+    for (const slot of this.slots.values()) slot.pl.close();
+    this.slots.clear();
   }
 
   /**
@@ -147,9 +155,10 @@ export class LabPool {
         reason: `could not run here: vm.max_map_count is ${this.facts.maxMapCount}, too large to reach (more than ${this.maxFill} VMAs); as root, --lower-limit N lowers it for the run and restores it, or --max-fill raises the ceiling`,
       };
     }
+    let key: string;
     let slot: Slot;
     try {
-      slot = this.slotFor(s);
+      ({ key, slot } = this.slotFor(s));
     } catch (err) {
       if (err instanceof LabHazardError) {
         this.hazard = `could not run here: ${err.message}`;
@@ -171,8 +180,7 @@ export class LabPool {
     } catch (err) {
       // A dead child or a failed harness step: the case is broken, the run goes on.
       if (!pl.lab.alive) {
-        if (slot === this.main) this.main = undefined;
-        else this.isolated = undefined;
+        this.slots.delete(key);
         pl.close();
       }
       return { status: 'broken', reason: (err as Error).message };

@@ -73,14 +73,32 @@ export function systemMirror(
   return undefined;
 }
 
+/** Debian's names of the architectures the probe fetches for. */
+export type DebianArch = 'amd64' | 'arm64';
+
+/** Debian's architecture name for Node's (process.arch). */
+export function debianArch(nodeArch: string): DebianArch {
+  if (nodeArch === 'x64') return 'amd64';
+  if (nodeArch === 'arm64') return 'arm64';
+  throw new AptError(`no Debian architecture for ${nodeArch}: only x64 (amd64) and arm64`);
+}
+
 export interface AptEnv {
   dir: string;
   mirror: string;
+  arch: DebianArch;
   run(args: string[], opts?: { cwd?: string }): string;
 }
 
-/** A private apt environment for `mirror` (default: the system's), with fresh indexes. */
-export function aptEnv(options: { mirror?: string; update?: boolean } = {}): AptEnv {
+/**
+ * A private apt environment for `mirror` (default: the system's) and one
+ * architecture (default amd64: it sees that architecture's packages only),
+ * with fresh indexes.
+ */
+export function aptEnv(
+  options: { mirror?: string; update?: boolean; arch?: DebianArch } = {},
+): AptEnv {
+  const arch = options.arch ?? 'amd64';
   if (spawnSync('apt-get', ['--version']).error) {
     throw new AptError(
       'apt-get is not available: fetching Debian kernels needs a Debian-like system (or use --kernel PATH)',
@@ -97,7 +115,8 @@ export function aptEnv(options: { mirror?: string; update?: boolean } = {}): Apt
       'no Debian mirror found in the apt configuration: give one with --mirror URL',
     );
   }
-  const dir = cacheDir('apt');
+  // Each architecture keeps its own indexes (amd64's where they always were).
+  const dir = arch === 'amd64' ? cacheDir('apt') : cacheDir(`apt-${arch}`);
   for (const d of ['state/lists/partial', 'cache/archives/partial', 'etc'])
     mkdirSync(join(dir, d), { recursive: true });
   const sources =
@@ -118,12 +137,18 @@ export function aptEnv(options: { mirror?: string; update?: boolean } = {}): Apt
     `Dir::State=${join(dir, 'state')}`,
     '-o',
     `Dir::Cache=${join(dir, 'cache')}`,
+    // apt's binary caches in our own directory: without them (some images
+    // turn them off) every apt-cache call parses all indexes again, seconds each.
+    '-o',
+    'Dir::Cache::pkgcache=pkgcache.bin',
+    '-o',
+    'Dir::Cache::srcpkgcache=srcpkgcache.bin',
     '-o',
     'Dir::State::status=/dev/null',
     '-o',
-    'APT::Architecture=amd64',
+    `APT::Architecture=${arch}`,
     '-o',
-    'APT::Architectures::=amd64',
+    `APT::Architectures::=${arch}`,
     '-o',
     'Acquire::Languages=none',
     '-o',
@@ -133,6 +158,7 @@ export function aptEnv(options: { mirror?: string; update?: boolean } = {}): Apt
   const env: AptEnv = {
     dir,
     mirror,
+    arch,
     run(args, opts = {}) {
       const tool = args[0]!;
       const r = spawnSync(tool, [...base, ...args.slice(1)], {

@@ -1,9 +1,11 @@
 // The guest's user space: an initramfs the probe builds itself, so that any
-// x86-64 kernel with initramfs support boots it (Debian's cloud kernels have
-// neither 9p nor virtiofs). It holds busybox (static), this machine's node
-// with the shared libraries it needs, the built package, and an /init that
-// runs the probe, sends the report out on the second serial port, framed,
-// and powers off. Written as a newc cpio archive by hand; cached by content.
+// kernel of the guest's architecture with initramfs support boots it (Debian's
+// cloud kernels have neither 9p nor virtiofs). It holds busybox (static), this
+// machine's node with the shared libraries it needs, the built package with
+// the addon for the guest's architecture, and an /init that runs the probe,
+// sends the report out on the second serial port, framed, and reboots (which
+// ends QEMU on any kernel, under -no-reboot).
+// Written as a newc cpio archive by hand; cached by content.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -21,7 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { packageRoot } from '../native.js';
+import { addonCandidates, packageRoot } from '../native.js';
 import { cacheDir } from './cache.js';
 
 export class RequirementError extends Error {
@@ -83,8 +85,25 @@ interface Entry {
   link?: string; // symlink target
 }
 
+/**
+ * The addon for a guest of `arch` (Node's names: x64, arm64): for this
+ * machine's architecture the one this machine loads (a source build or the
+ * prebuild, never $MREMAP_PROBE_ADDON, which may be a sanitizer build), for
+ * another the prebuild in prebuilds/linux-ARCH/.
+ */
+export function guestAddon(arch: string = process.arch): string {
+  const candidates = addonCandidates({ arch, env: false });
+  const found = candidates.find((p) => p.endsWith('.node') && existsSync(p));
+  if (found) return found;
+  throw new RequirementError(
+    arch === process.arch
+      ? `the addon is not built (looked for ${candidates.join(', ')}): run \`npm install\``
+      : `no prebuilt addon for linux-${arch} (${candidates.join(', ')}): run \`npm run build:prebuilds\``,
+  );
+}
+
 /** The package files the guest needs: compiled JS, the addon, runtime dependencies. */
-function packageEntries(): Entry[] {
+function packageEntries(arch: string): Entry[] {
   const out: Entry[] = [];
   const addTree = (abs: string, filter: (rel: string) => boolean) => {
     const walk = (dir: string) => {
@@ -98,9 +117,7 @@ function packageEntries(): Entry[] {
     };
     walk(abs);
   };
-  const addon = join(packageRoot, 'build', 'Release', 'mremap_probe.node');
-  if (!existsSync(addon))
-    throw new RequirementError(`the addon is not built (${addon}): run \`npm install\``);
+  const addon = guestAddon(arch);
   if (!existsSync(join(packageRoot, 'dist', 'cli', 'main.js'))) {
     throw new RequirementError('the TypeScript is not compiled: run `npm install`');
   }
@@ -110,7 +127,8 @@ function packageEntries(): Entry[] {
     mode: 0o100755,
     from: join(packageRoot, 'bin', 'mremap-probe.js'),
   });
-  out.push({ path: 'probe/build/Release/mremap_probe.node', mode: 0o100755, from: addon });
+  // Where it lies in the package, so that the guest's loader finds it the same way.
+  out.push({ path: `probe/${relative(packageRoot, addon)}`, mode: 0o100755, from: addon });
   addTree(join(packageRoot, 'dist'), (rel) => rel.endsWith('.js'));
   // Runtime dependencies, followed through their own package.json files.
   const seen = new Set<string>();
@@ -141,7 +159,6 @@ function packageEntries(): Entry[] {
 export const INIT_SCRIPT = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
-$B mount -t sysfs sys /sys
 $B mount -t devtmpfs dev /dev
 $B mount -t tmpfs tmp /tmp
 $B mkdir -p /run && $B mount -t tmpfs run /run
@@ -160,10 +177,12 @@ $B stty -F /dev/ttyS1 raw -echo 2>/dev/null
   echo "MREMAP-PROBE-REPORT-END"
 } > /dev/ttyS1
 $B sync
-$B poweroff -f
+# A reboot ends QEMU under -no-reboot on any kernel; poweroff -f only halts
+# a kernel without ACPI.
+$B reboot -f
 `;
 
-function entries(): Entry[] {
+function entries(arch: string): Entry[] {
   const list: Entry[] = [];
   const dirs = new Set<string>();
   const addDirs = (p: string) => {
@@ -184,7 +203,7 @@ function entries(): Entry[] {
   for (const lib of sharedLibraries(node)) {
     add({ path: lib.replace(/^\/+/, ''), mode: 0o100755, from: realpathSync(lib) });
   }
-  packageEntries().forEach(add);
+  packageEntries(arch).forEach(add);
   const dirEntries = [...dirs].sort().map((d) => ({ path: d, mode: 0o040755 }));
   return [...dirEntries, ...list];
 }
@@ -203,9 +222,21 @@ function cacheKey(list: Entry[]): string {
   return h.digest('hex').slice(0, 24);
 }
 
-/** Builds (or finds in the cache) the initramfs and returns its path. */
-export function buildInitramfs(log: (s: string) => void = () => {}): string {
-  const list = entries();
+/**
+ * Builds (or finds in the cache) the initramfs for a guest of `arch` (Node's
+ * names) and returns its path. Its node and busybox are this machine's, so for
+ * now `arch` must be this machine's architecture.
+ */
+export function buildInitramfs(
+  arch: string = process.arch,
+  log: (s: string) => void = () => {},
+): string {
+  if (arch !== process.arch) {
+    throw new RequirementError(
+      `a guest initramfs for ${arch} needs a node and a busybox for ${arch}; this machine's are ${process.arch}`,
+    );
+  }
+  const list = entries(arch);
   const key = cacheKey(list);
   const dir = cacheDir('initramfs');
   const out = join(dir, `guest-${key}.cpio`);

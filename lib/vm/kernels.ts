@@ -17,18 +17,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKernelVersion, type KernelVersion } from '../kernel.js';
 import { aptEnv, AptError, SUITES, type AptEnv } from './apt.js';
+import type { BuiltFrom } from './build.js';
 import { cacheDir } from './cache.js';
 
+/** A kernel in the cache: fetched from Debian (package, suite) or built (`built`). */
 export interface CachedKernel {
   release: string;
   version: KernelVersion;
   vmlinuz: string;
   config?: string;
-  package: string;
-  packageVersion: string;
-  suite: string;
+  package?: string;
+  packageVersion?: string;
+  suite?: string;
   sha256: string;
   fetchedAt: string;
+  built?: BuiltFrom;
 }
 
 export class KernelSpecError extends Error {
@@ -69,24 +72,19 @@ export function resolveSpec(apt: AptEnv, spec: string): Candidate {
   if ((SUITES as readonly string[]).includes(s)) {
     const meta = madison(apt, 'linux-image-cloud-amd64').find((c) => c.suite === s);
     if (!meta) throw new KernelSpecError(`${s} has no linux-image-cloud-amd64`);
-    const dir = mkdtempSync(join(tmpdir(), 'mp-meta-'));
-    try {
-      apt.run(['apt-get', 'download', `linux-image-cloud-amd64=${meta.version}`], { cwd: dir });
-      const deb = readdirSync(dir).find((f) => f.endsWith('.deb'))!;
-      const depends = spawnSync('dpkg-deb', ['-f', join(dir, deb), 'Depends'], {
-        encoding: 'utf8',
-      }).stdout;
-      const image = /(linux-image-\S+-cloud-amd64)\b/.exec(depends)?.[1];
-      if (!image)
-        throw new KernelSpecError(
-          `cannot tell which kernel ${s}'s linux-image-cloud-amd64 stands for`,
-        );
-      const c = madison(apt, image).find((x) => x.suite === s) ?? madison(apt, image)[0];
-      if (!c) throw new KernelSpecError(`${image} is not in the archive`);
-      return c;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // The metapackage's Depends names the kernel it stands for.
+    const depends =
+      /^Depends:\s*(.*)$/m.exec(
+        apt.run(['apt-cache', 'show', `linux-image-cloud-amd64=${meta.version}`]),
+      )?.[1] ?? '';
+    const image = /(linux-image-\S+-cloud-amd64)\b/.exec(depends)?.[1];
+    if (!image)
+      throw new KernelSpecError(
+        `cannot tell which kernel ${s}'s linux-image-cloud-amd64 stands for`,
+      );
+    const c = madison(apt, image).find((x) => x.suite === s) ?? madison(apt, image)[0];
+    if (!c) throw new KernelSpecError(`${image} is not in the archive`);
+    return c;
   }
   const series = /^(\d+)(?:\.(\d+))?$/.exec(s);
   if (!series) {

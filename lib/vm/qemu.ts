@@ -1,8 +1,9 @@
 // Booting a kernel with the guest initramfs under QEMU, and bringing the
-// report back. KVM when it works (probed once with a short timeout and
-// remembered: on some machines nested guests hang), TCG otherwise. The report
-// comes on a second serial port, base64 between a header and an end marker
-// with its length and sha256, so kernel messages on the console cannot touch it.
+// report back: the only place that runs QEMU. KVM when it works (probed with
+// a short boot, remembered for the machine's boot: on some machines nested
+// guests hang), TCG otherwise. The report comes on a second serial port,
+// base64 between a header and an end marker with its length and sha256, so
+// kernel messages on the console cannot touch it.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -11,13 +12,22 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from './cache.js';
 import { RequirementError } from './initramfs.js';
+
+/** Writes a small file whole: a temporary file beside it, renamed over it. */
+function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -84,6 +94,17 @@ export function unframe(raw: string): { status: number; report: Buffer } {
   return { status: Number(begin[1]), report };
 }
 
+/** The end marker of a framed report: once it has arrived, the report can be checked. */
+const REPORT_END = 'MREMAP-PROBE-REPORT-END';
+
+/**
+ * Boots the guest and resolves with its report as soon as the report has
+ * arrived whole and matches its sha256: QEMU is stopped then, whether or not
+ * the guest has ended it (a kernel without ACPI halts instead of powering
+ * off). The guest's /init ends with a reboot, which ends QEMU under
+ * -no-reboot on any kernel, so a guest that reports nothing does not wait
+ * for the timeout either.
+ */
 export function boot(o: BootOptions): Promise<BootResult> {
   const qemu = findQemu();
   const work = mkdtempSync(join(tmpdir(), 'mp-vm-'));
@@ -103,6 +124,11 @@ export function boot(o: BootOptions): Promise<BootResult> {
     '-display',
     'none',
     '-monitor',
+    'none',
+    // No network card (its option ROM costs seconds under TCG) and no VGA.
+    '-nic',
+    'none',
+    '-vga',
     'none',
     '-kernel',
     o.kernel,
@@ -133,10 +159,33 @@ export function boot(o: BootOptions): Promise<BootResult> {
     child.stdout.on('data', (d: Buffer) => keep(d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => keep(d.toString('utf8')));
     let timedOut = false;
+    let got: { status: number; report: Buffer } | undefined;
+    let reportMs = 0;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, o.timeoutMs);
+    // The report port is a file QEMU appends to: look at it while QEMU runs.
+    let seen = 0;
+    const watch = setInterval(() => {
+      let size: number;
+      try {
+        size = statSync(reportFile).size;
+      } catch {
+        return;
+      }
+      if (size === seen || got) return;
+      seen = size;
+      const raw = readFileSync(reportFile, 'latin1');
+      if (!raw.includes(REPORT_END)) return;
+      try {
+        got = unframe(raw);
+      } catch {
+        return; // not whole yet, or damaged: the exit handler says which
+      }
+      reportMs = performance.now() - t0;
+      child.kill('SIGKILL');
+    }, 100);
     const cleanTail = () =>
       tail
         .replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, '')
@@ -144,18 +193,22 @@ export function boot(o: BootOptions): Promise<BootResult> {
         .split('\n')
         .slice(-25)
         .join('\n');
-    child.on('error', (err) => {
+    const done = () => {
       clearTimeout(timer);
+      clearInterval(watch);
+    };
+    child.on('error', (err) => {
+      done();
       rmSync(work, { recursive: true, force: true });
       reject(err);
     });
     child.on('exit', () => {
-      clearTimeout(timer);
-      const elapsedMs = performance.now() - t0;
+      done();
+      const elapsedMs = got ? reportMs : performance.now() - t0;
       const raw = existsSync(reportFile) ? readFileSync(reportFile, 'latin1') : '';
       rmSync(work, { recursive: true, force: true });
       try {
-        const { status, report } = unframe(raw);
+        const { status, report } = got ?? unframe(raw);
         resolve({ status, report, consoleTail: cleanTail(), elapsedMs });
       } catch (err) {
         const panic = /Kernel panic|end Kernel panic/.test(tail);
@@ -170,7 +223,23 @@ export function boot(o: BootOptions): Promise<BootResult> {
   });
 }
 
-/** Whether KVM is usable here: /dev/kvm is writable and a probe guest boots in time. */
+/**
+ * What identifies this boot of the machine: a KVM probe's answer holds until
+ * the machine reboots (a kernel update or a changed /dev/kvm comes with one).
+ */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return release();
+  }
+}
+
+/**
+ * Whether KVM is usable here: /dev/kvm is writable and a probe guest boots in
+ * time. The answer, yes or no, is remembered for this boot of the machine, so
+ * that a machine where nested guests hang pays for the probe once.
+ */
 export async function kvmWorks(
   kernel: string,
   initrd: string,
@@ -182,13 +251,14 @@ export async function kvmWorks(
     return false;
   }
   const file = join(cacheDir(), 'kvm-probe.json');
-  const key = `${release()}`;
+  const key = bootId();
+  let all: Record<string, boolean> = {};
   try {
-    const cached = JSON.parse(readFileSync(file, 'utf8')) as Record<string, boolean>;
-    if (key in cached) return cached[key]!;
+    all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, boolean>;
   } catch {
-    // no cache yet
+    // no answer remembered yet
   }
+  if (key in all) return all[key]!;
   log('probing KVM with a short boot');
   let ok = false;
   try {
@@ -202,21 +272,14 @@ export async function kvmWorks(
     });
     ok = true;
   } catch (err) {
-    // Only a hang says something about KVM here (nested guests hang); any
-    // other failure may be the kernel's: fall back to TCG, remember nothing.
-    if (!(err instanceof GuestError && err.hang)) {
-      log('the KVM probe failed: using TCG this time');
-      return false;
-    }
+    log(
+      err instanceof GuestError && err.hang
+        ? 'KVM does not boot a guest here (it hangs): using TCG'
+        : `the KVM probe failed (${(err as Error).message.split('\n')[0]}): using TCG`,
+    );
   }
-  let all: Record<string, boolean> = {};
-  try {
-    all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, boolean>;
-  } catch {
-    // first entry
-  }
-  all[key] = ok;
-  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-  log(ok ? 'KVM works' : 'KVM does not boot a guest here: using TCG');
+  // Only this boot's answer is kept: older ones say nothing any more.
+  writeFileAtomic(file, `${JSON.stringify({ [key]: ok }, null, 2)}\n`);
+  if (ok) log('KVM works');
   return ok;
 }

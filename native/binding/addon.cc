@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <napi.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -30,43 +31,43 @@
 
 namespace {
 
+// The symbolic name of an errno value, as strerrorname_np() gives it, from a
+// table of Linux's errno names (aliases such as EWOULDBLOCK give the first
+// name): strerrorname_np() needs glibc 2.32, and the prebuilt addon must load
+// on the glibc 2.28 that Node 20 itself needs.
 std::string errno_name(int e) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  const char* n = strerrorname_np(e);
-  if (n != nullptr) return n;
-#endif
+#define NAME(n) \
+  case n:       \
+    return #n;
   switch (e) {
-    case EPERM:
-      return "EPERM";
-    case ENOENT:
-      return "ENOENT";
-    case EINTR:
-      return "EINTR";
-    case EIO:
-      return "EIO";
-    case EBADF:
-      return "EBADF";
-    case EAGAIN:
-      return "EAGAIN";
-    case ENOMEM:
-      return "ENOMEM";
-    case EACCES:
-      return "EACCES";
-    case EFAULT:
-      return "EFAULT";
-    case EBUSY:
-      return "EBUSY";
-    case EEXIST:
-      return "EEXIST";
-    case EINVAL:
-      return "EINVAL";
-    case ENOSYS:
-      return "ENOSYS";
-    case ENOBUFS:
-      return "ENOBUFS";
-    default:
-      return "E" + std::to_string(e);
+    // clang-format off
+    NAME(EPERM) NAME(ENOENT) NAME(ESRCH) NAME(EINTR) NAME(EIO) NAME(ENXIO) NAME(E2BIG) NAME(ENOEXEC)
+    NAME(EBADF) NAME(ECHILD) NAME(EAGAIN) NAME(ENOMEM) NAME(EACCES) NAME(EFAULT) NAME(ENOTBLK)
+    NAME(EBUSY) NAME(EEXIST) NAME(EXDEV) NAME(ENODEV) NAME(ENOTDIR) NAME(EISDIR) NAME(EINVAL)
+    NAME(ENFILE) NAME(EMFILE) NAME(ENOTTY) NAME(ETXTBSY) NAME(EFBIG) NAME(ENOSPC) NAME(ESPIPE)
+    NAME(EROFS) NAME(EMLINK) NAME(EPIPE) NAME(EDOM) NAME(ERANGE) NAME(EDEADLK) NAME(ENAMETOOLONG)
+    NAME(ENOLCK) NAME(ENOSYS) NAME(ENOTEMPTY) NAME(ELOOP) NAME(ENOMSG) NAME(EIDRM) NAME(ECHRNG)
+    NAME(EL2NSYNC) NAME(EL3HLT) NAME(EL3RST) NAME(ELNRNG) NAME(EUNATCH) NAME(ENOCSI) NAME(EL2HLT)
+    NAME(EBADE) NAME(EBADR) NAME(EXFULL) NAME(ENOANO) NAME(EBADRQC) NAME(EBADSLT) NAME(EBFONT)
+    NAME(ENOSTR) NAME(ENODATA) NAME(ETIME) NAME(ENOSR) NAME(ENONET) NAME(ENOPKG) NAME(EREMOTE)
+    NAME(ENOLINK) NAME(EADV) NAME(ESRMNT) NAME(ECOMM) NAME(EPROTO) NAME(EMULTIHOP) NAME(EDOTDOT)
+    NAME(EBADMSG) NAME(EOVERFLOW) NAME(ENOTUNIQ) NAME(EBADFD) NAME(EREMCHG) NAME(ELIBACC)
+    NAME(ELIBBAD) NAME(ELIBSCN) NAME(ELIBMAX) NAME(ELIBEXEC) NAME(EILSEQ) NAME(ERESTART)
+    NAME(ESTRPIPE) NAME(EUSERS) NAME(ENOTSOCK) NAME(EDESTADDRREQ) NAME(EMSGSIZE) NAME(EPROTOTYPE)
+    NAME(ENOPROTOOPT) NAME(EPROTONOSUPPORT) NAME(ESOCKTNOSUPPORT) NAME(EOPNOTSUPP)
+    NAME(EPFNOSUPPORT) NAME(EAFNOSUPPORT) NAME(EADDRINUSE) NAME(EADDRNOTAVAIL) NAME(ENETDOWN)
+    NAME(ENETUNREACH) NAME(ENETRESET) NAME(ECONNABORTED) NAME(ECONNRESET) NAME(ENOBUFS)
+    NAME(EISCONN) NAME(ENOTCONN) NAME(ESHUTDOWN) NAME(ETOOMANYREFS) NAME(ETIMEDOUT)
+    NAME(ECONNREFUSED) NAME(EHOSTDOWN) NAME(EHOSTUNREACH) NAME(EALREADY) NAME(EINPROGRESS)
+    NAME(ESTALE) NAME(EUCLEAN) NAME(ENOTNAM) NAME(ENAVAIL) NAME(EISNAM) NAME(EREMOTEIO) NAME(EDQUOT)
+    NAME(ENOMEDIUM) NAME(EMEDIUMTYPE) NAME(ECANCELED) NAME(ENOKEY) NAME(EKEYEXPIRED)
+    NAME(EKEYREVOKED) NAME(EKEYREJECTED) NAME(EOWNERDEAD) NAME(ENOTRECOVERABLE) NAME(ERFKILL)
+    NAME(EHWPOISON)
+        // clang-format on
+        default : return "E" +
+                  std::to_string(e);
   }
+#undef NAME
 }
 
 Napi::Error system_error(Napi::Env env, int e, const char* syscall) {
@@ -220,6 +221,12 @@ Napi::Value Setrlimit(const Napi::CallbackInfo& info) {
   int64_t r = mp::sys_setrlimit(to_int(info[0], "resource"), to_u64(info[1], "cur"),
                                 to_u64(info[2], "max"));
   return finish(info.Env(), r, "setrlimit", wants_throw(info, 3));
+}
+
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  need(info, 2, "flock");
+  int64_t r = mp::sys_flock(to_int(info[0], "fd"), to_int(info[1], "operation"));
+  return finish(info.Env(), r, "flock", wants_throw(info, 2));
 }
 
 Napi::Value ReadMaps(const Napi::CallbackInfo& info) {
@@ -419,6 +426,10 @@ Napi::Object Constants(Napi::Env env) {
   set("RLIMIT_DATA", RLIMIT_DATA);
   set("RLIMIT_MEMLOCK", RLIMIT_MEMLOCK);
   set("RLIMIT_NOFILE", RLIMIT_NOFILE);
+  set("LOCK_SH", LOCK_SH);
+  set("LOCK_EX", LOCK_EX);
+  set("LOCK_NB", LOCK_NB);
+  set("LOCK_UN", LOCK_UN);
   c.Set("RLIM_INFINITY", Napi::BigInt::New(env, static_cast<uint64_t>(RLIM_INFINITY)));
   return c;
 }
@@ -488,6 +499,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("munlock", Napi::Function::New<Munlock>(env, "munlock"));
   exports.Set("getrlimit", Napi::Function::New<Getrlimit>(env, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New<Setrlimit>(env, "setrlimit"));
+  exports.Set("flock", Napi::Function::New<Flock>(env, "flock"));
   exports.Set("readMaps", Napi::Function::New<ReadMaps>(env, "readMaps"));
   exports.Set("readMemory", Napi::Function::New<ReadMemory>(env, "readMemory"));
   exports.Set("writeMemory", Napi::Function::New<WriteMemory>(env, "writeMemory"));

@@ -11,9 +11,18 @@
  *
  * Nothing allocates between counting the maps and making the call: stdout is
  * unbuffered and all buffers are static, so the map count is exact.
+ * System calls go through the C library (or syscall(2) with its SYS_ numbers),
+ * so the file builds for any Linux architecture; sizes follow the page size.
+ * The reproducer's first lines define _FILE_OFFSET_BITS 64, before any header:
+ * /proc/self/mem offsets are addresses, above 2^31 too.
+ *
+ * Exit status: 0 the invariant held, 1 it broke, 4 could not run here (2 when
+ * the layout itself failed). With --bisect, as `git bisect run` wants them:
+ * 0 kept, 1 broken, 125 could not run.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +47,11 @@
 #define MREMAP_FIXED 2
 #endif
 
+static int bisect_mode;
+
+/* The exit status for a result: under --bisect, anything but kept or broken is a skip. */
+static int status(int code) { return bisect_mode && code != 0 && code != 1 ? 125 : code; }
+
 #define MAX_VMAS 64
 #define MAX_PAGES 4096
 
@@ -47,7 +61,8 @@ struct vma {
 };
 
 static char maps_buf[64 << 20];
-static unsigned char page_buf[1 << 16] __attribute__((aligned(8)));
+/* One page: 256 KiB is the largest base page Linux has (arm64's is at most 64 KiB). */
+static unsigned char page_buf[256 << 10] __attribute__((aligned(8)));
 static long page_size;
 static uintptr_t window;
 static long new_pages;
@@ -81,7 +96,7 @@ static void stamp(uintptr_t addr, long pages, int object) {
                    r = {(void *)(addr + (uintptr_t)(p * page_size)), (size_t)page_size};
       if (process_vm_writev(getpid(), &l, 1, &r, 1, 0) != page_size) {
         perror("stamping a page");
-        exit(2);
+        exit(status(2));
       }
     }
   }
@@ -113,7 +128,7 @@ static long read_maps(void) {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     perror("/proc/self/maps");
-    exit(4);
+    exit(status(4));
   }
   long used = 0;
   for (;;) {
@@ -126,13 +141,34 @@ static long read_maps(void) {
   return used;
 }
 
-/* map_count as the kernel keeps it: every line but the gate VMA ([vsyscall], listed last). */
+/*
+ * The gate VMA: /proc lists it after every real VMA, but mm->map_count does
+ * not count it. x86-64 has [vsyscall] (absent with vsyscall=none); arm64 has
+ * none; 32-bit arm's is its vector page, [vectors], except in a 32-bit
+ * process on an arm64 kernel (uname says armv8l or armv8b), where [vectors]
+ * is an ordinary mapping and counts.
+ */
+static const char *gate_vma_name(void) {
+#if defined(__x86_64__)
+  return "[vsyscall]";
+#elif defined(__arm__)
+  struct utsname u;
+  if (uname(&u) == 0 && strncmp(u.machine, "armv8", 5) == 0) return NULL;
+  return "[vectors]";
+#else
+  return NULL;
+#endif
+}
+
+/* map_count as the kernel keeps it: every line but the gate VMA (listed last). */
 static long map_count(void) {
   long len = read_maps(), lines = 0;
   for (long i = 0; i < len; i++) lines += maps_buf[i] == '\n';
-  const char *gate = "[vsyscall]\n";
-  size_t gl = strlen(gate);
-  if ((size_t)len >= gl && memcmp(maps_buf + len - (long)gl, gate, gl) == 0) lines--;
+  const char *gate = gate_vma_name();
+  long gl = gate ? (long)strlen(gate) : 0;
+  if (gl && len > gl && maps_buf[len - 1] == '\n' &&
+      memcmp(maps_buf + len - 1 - gl, gate, (size_t)gl) == 0)
+    lines--;
   return lines;
 }
 
@@ -185,7 +221,7 @@ static long read_long(const char *path) {
 static void skip(const char *why) {
   printf("SKIP: %s\n", why);
   printf("RESULT id=%s verdict=skip\n", CASE_ID);
-  exit(4);
+  exit(status(4));
 }
 
 /* capset(2) without libcap: clear one capability from the effective and permitted sets. */
@@ -197,7 +233,7 @@ struct cap_data {
   uint32_t effective, permitted, inheritable;
 };
 static void drop_cap(int cap) {
-  struct cap_header h = {0x20080522, 0};
+  struct cap_header h = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct cap_data d[2];
   if (syscall(SYS_capget, &h, d) != 0) return;
   d[cap / 32].effective &= ~(1u << (cap % 32));
@@ -293,6 +329,58 @@ static int seen_before(int span, long page) {
   return 0;
 }
 
+/* The state read back for an absolute page number, or NULL when it was not read. */
+static const struct page_state *state_at(const struct page_state *states, int spans, long page) {
+  long k = 0;
+  for (int s = 0; s < spans; s++) {
+    if (page >= ev_start[s] && page < ev_start[s] + ev_count[s])
+      return &states[k + page - ev_start[s]];
+    k += ev_count[s];
+  }
+  return NULL;
+}
+
+static int same_page(struct page_state a, struct page_state b) {
+  return a.kind == b.kind && (a.kind != P_STAMP || (a.object == b.object && a.page == b.page));
+}
+
+/*
+ * The contract of a successful call: a page-aligned address where the new
+ * mapping holds what the old range held (where it held a page), and nothing
+ * outside the old range and the destination changed. Says the first breach.
+ */
+static int contract_broken(long ret, uintptr_t dest, int spans_before) {
+  char w1[32], w2[32];
+  if ((uintptr_t)ret % (uintptr_t)page_size != 0) {
+    printf("BROKEN: it returned %#lx, which is not a page-aligned address.\n", (unsigned long)ret);
+    return 1;
+  }
+  long old0 = (long)(at(SPEC.old) / (uintptr_t)page_size);
+  long dst0 = (long)(dest / (uintptr_t)page_size);
+  long keep = SPEC.old_pages < new_pages ? SPEC.old_pages : new_pages;
+  for (long i = 0; i < keep; i++) {
+    const struct page_state *b = state_at(before_pages, spans_before, old0 + i);
+    const struct page_state *a = state_at(after_pages, nev, dst0 + i);
+    if (!b || !a || b->kind == P_UNMAPPED || same_page(*a, *b)) continue;
+    printf("BROKEN: page %ld of the new range holds %s where the old range held %s.\n", i,
+           page_word(*a, w1, sizeof w1), page_word(*b, w2, sizeof w2));
+    return 1;
+  }
+  long k = 0;
+  for (int s = 0; s < spans_before; s++) {
+    for (long i = 0; i < ev_count[s]; i++, k++) {
+      long p = ev_start[s] + i;
+      if ((p >= old0 && p < old0 + SPEC.old_pages) || (p >= dst0 && p < dst0 + new_pages)) continue;
+      if (same_page(before_pages[k], after_pages[k])) continue;
+      printf("BROKEN: page %#lx, outside the old range and the destination, went from %s to %s.\n",
+             (unsigned long)((uintptr_t)p * (uintptr_t)page_size),
+             page_word(before_pages[k], w1, sizeof w1), page_word(after_pages[k], w2, sizeof w2));
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static void print_vmas(const char *title, struct vma *v, int n) {
   printf("%s:\n", title);
   if (!n) printf("  (none)\n");
@@ -305,10 +393,18 @@ static void print_vmas(const char *title, struct vma *v, int n) {
 }
 
 static int accounting_case(void);
+static int run_case(void);
 
-int main(void) {
+int main(int argc, char **argv) {
+  bisect_mode = argc > 1 && strcmp(argv[1], "--bisect") == 0;
+  return status(run_case());
+}
+
+static int run_case(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   page_size = sysconf(_SC_PAGESIZE);
+  if (page_size > (long)sizeof(page_buf))
+    skip("the page size is larger than this reproducer handles");
   printf("mremap-probe reproducer for %s\n%s\n\n", CASE_ID, CASE_SUMMARY);
 
   struct utsname u;
@@ -337,7 +433,8 @@ int main(void) {
     long ram_kb = kb_field("/proc/meminfo", "MemTotal:"),
          swap_kb = kb_field("/proc/meminfo", "SwapTotal:");
     long total = (ram_kb + (swap_kb > 0 ? swap_kb : 0)) / (page_size / 1024);
-    new_pages = (long)((total * 5 / 4 + 262143) / 262144) * 262144 + 262144;
+    long gib = (1L << 30) / page_size; /* pages in a GiB */
+    new_pages = (total * 5 / 4 + gib - 1) / gib * gib + gib;
     window_pages = SPEC.new_addr + new_pages + 8;
   }
 
@@ -361,7 +458,7 @@ int main(void) {
 
   if (SPEC.invariant == INV_ACCOUNTING) return accounting_case();
 
-  /* The layout: each piece mapped read-write, stamped, then given its protection. */
+  /* The layout: each piece mapped read-write, stamped, locked, then given its protection. */
   int memfds[NPIECES > 0 ? NPIECES : 1];
   for (int i = 0; i < NPIECES; i++) {
     const struct piece *p = &PIECES[i];
@@ -383,13 +480,14 @@ int main(void) {
       return 2;
     }
     stamp(at(p->page), p->pages, i + 1);
+    /* Locked while still readable: mlock() of a PROT_NONE range fails to populate it. */
+    if (p->mlock && mlock(a, (size_t)(p->pages * page_size)) != 0) {
+      perror("mlock");
+      return 2;
+    }
     if (p->prot != (PROT_READ | PROT_WRITE) &&
         mprotect(a, (size_t)(p->pages * page_size), p->prot) != 0) {
       perror("mprotect");
-      return 2;
-    }
-    if (p->mlock && mlock(a, (size_t)(p->pages * page_size)) != 0) {
-      perror("mlock");
       return 2;
     }
   }
@@ -441,26 +539,40 @@ int main(void) {
     t.rlim_cur = (rlim_t)(lck_kb * 1024 + SPEC.memlock_headroom * page_size);
     setrlimit(RLIMIT_MEMLOCK, &t);
   }
-  if (SPEC.drop_ipc_lock) drop_cap(14);
-  if (SPEC.drop_sys_rawio) drop_cap(17);
+  if (SPEC.drop_ipc_lock) drop_cap(CAP_IPC_LOCK);
+  if (SPEC.drop_sys_rawio) drop_cap(CAP_SYS_RAWIO);
 
   /* The call. */
   uintptr_t new_addr = SPEC.has_new_addr ? (SPEC.new_addr_zero ? 0 : at(SPEC.new_addr)) : 0;
+  uintptr_t old_addr = at(SPEC.old) + (uintptr_t)SPEC.old_misalign;
+  size_t old_len = (size_t)(SPEC.old_pages * page_size - SPEC.old_short);
+  size_t new_len = (size_t)(new_pages * page_size - SPEC.new_short);
+  if (SPEC.has_new_addr) new_addr += (uintptr_t)SPEC.new_misalign;
   errno = 0;
-  long ret = syscall(SYS_mremap, at(SPEC.old), (size_t)(SPEC.old_pages * page_size),
-                     (size_t)(new_pages * page_size), SPEC.flags, new_addr);
+  long ret = syscall(SYS_mremap, old_addr, old_len, new_len, SPEC.flags, new_addr);
   int err = ret == -1 ? errno : 0;
 
   int na = vmas_in(window, at(window_pages), va);
   if (SPEC.new_addr_zero) na += vmas_in(0, (uintptr_t)(new_pages * page_size), va + na);
+  /* A range the kernel picked, outside the window: its VMAs count, and it is read back. */
+  int spans_before = nev;
+  uintptr_t moved_to = 0;
+  if (!err && ((uintptr_t)ret < window || (uintptr_t)ret >= at(window_pages)) &&
+      !(SPEC.new_addr_zero && (uintptr_t)ret < (uintptr_t)(new_pages * page_size))) {
+    moved_to = (uintptr_t)ret;
+    if (moved_to % (uintptr_t)page_size == 0) {
+      na += vmas_in(moved_to, moved_to + (uintptr_t)(new_pages * page_size), va + na);
+      add_span((long)(moved_to / (uintptr_t)page_size), new_pages, 1);
+    }
+  }
   read_evidence(after_pages);
   long after = before + (na - nb);
   setrlimit(RLIMIT_AS, &as0);
   setrlimit(RLIMIT_MEMLOCK, &ml0);
 
   printf("map count at the call: %ld (vm.max_map_count %ld, M%+ld)\n\n", before, M, before - M);
-  printf("mremap(%#lx, %ld pages, %ld pages, 0x%x, %#lx) = ", (unsigned long)at(SPEC.old),
-         SPEC.old_pages, new_pages, SPEC.flags, (unsigned long)new_addr);
+  printf("mremap(%#lx, %zu bytes, %zu bytes, 0x%x, %#lx) = ", (unsigned long)old_addr, old_len,
+         new_len, SPEC.flags, (unsigned long)new_addr);
   if (err)
     printf("-1, errno %s (%s)\n\n", errname(err), strerror(err));
   else
@@ -497,10 +609,12 @@ int main(void) {
     broken = err != 0 && lost > 0;
     printf(
         "\nThe invariant: a call that returns an error must leave every mapping and page as it "
-        "was.\n");
-    if (!err)
-      printf("kept: the call succeeded.\n");
-    else if (broken)
+        "was; one that succeeds returns a page-aligned address where the new mapping holds the "
+        "old contents, and changes nothing outside the old range and the destination.\n");
+    if (!err) {
+      broken = contract_broken(ret, moved_to ? moved_to : (uintptr_t)ret, spans_before);
+      if (!broken) printf("kept: the call succeeded and kept the contract.\n");
+    } else if (broken)
       printf("BROKEN: it returned %s after destroying %ld page(s).\n", errname(err), lost);
     else
       printf("kept: it returned %s with nothing destroyed.\n", errname(err));

@@ -53,7 +53,9 @@ void close_fd(int* fd) {
 }  // namespace
 
 int64_t open(Handle* h, uint64_t data_cap) {
-  uint64_t size = kDataOffset + ((data_cap + 4095) & ~4095ULL);
+  // Whole pages: the data area ends where the mapping does.
+  uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t size = (kDataOffset + data_cap + page - 1) & ~(page - 1);
   void* shm = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shm == MAP_FAILED) return -errno;
   int req[2], resp[2];

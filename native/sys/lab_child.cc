@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -29,14 +30,25 @@
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
 #endif
+// close_range (Linux 5.9) has number 436 on every architecture; C library
+// headers before glibc 2.34 do not name it.
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 namespace mp {
 namespace lab {
 
 namespace {
 
+#ifdef PROCMAP_QUERY
+using ProcmapQuery = struct procmap_query;
+constexpr unsigned long kProcmapQuery = PROCMAP_QUERY;
+constexpr uint64_t kQueryCoveringOrNext = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+#else
 // PROCMAP_QUERY (Linux 6.11, include/uapi/linux/fs.h), declared here because
-// the build machine's headers may predate it.
+// the build machine's headers predate it (Debian 12's are Linux 6.1). _IOWR
+// comes from the C library's headers, so the code fits the architecture.
 struct ProcmapQuery {
   uint64_t size;
   uint64_t query_flags;
@@ -56,6 +68,7 @@ struct ProcmapQuery {
 };
 constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
 constexpr uint64_t kQueryCoveringOrNext = 0x10;
+#endif
 
 // State of the child; lives in the child's private copy of .bss.
 struct State {
@@ -129,6 +142,7 @@ int64_t write_page(uint64_t addr, const char* in) {
 }
 
 int64_t op_stamp(const OpRec& op) {
+  if (g.page > kScratchBytes) return -E2BIG;
   uint64_t addr = op.a[0], pages = op.a[1], object = op.a[2], first = op.a[3], nonce = op.a[4];
   uint64_t* words = reinterpret_cast<uint64_t*>(g.scratch);
   for (uint64_t p = 0; p < pages; p++) {
@@ -141,6 +155,7 @@ int64_t op_stamp(const OpRec& op) {
 
 int64_t op_check(const OpRec& op, Result* res) {
   uint64_t addr = op.a[0], pages = op.a[1], nonce = op.a[2];
+  if (g.page > kScratchBytes) return -E2BIG;
   uint64_t* out = reinterpret_cast<uint64_t*>(data_alloc(res, pages * 8));
   if (out == nullptr) return -ENOBUFS;
   for (uint64_t p = 0; p < pages; p++) {
@@ -189,7 +204,7 @@ int64_t op_fill(const OpRec& op, Result* res) {
 }
 
 // Counts the lines of /proc/self/maps, reading with read() into the scratch
-// area, and whether the last one is the gate VMA.
+// area, and whether the last one is the gate VMA (kGateVmaName; none on arm64).
 int64_t op_count(Result* res) {
   int64_t fd = sys_open("/proc/self/maps", O_RDONLY);
   if (fd < 0) return fd;
@@ -214,11 +229,12 @@ int64_t op_count(Result* res) {
     }
   }
   sys_close(static_cast<int>(fd));
-  const char gate[] = "[vsyscall]\n";
-  uint64_t glen = sizeof(gate) - 1;
-  bool has_gate = tail_len >= glen;
+  // The last line ends in the gate VMA's name and a newline.
+  uint64_t glen = sizeof(kGateVmaName) - 1;
+  static_assert(sizeof(kGateVmaName) < sizeof(tail), "the tail holds the gate VMA's name");
+  bool has_gate = glen > 0 && tail_len >= glen + 1 && tail[tail_len - 1] == '\n';
   for (uint64_t i = 0; has_gate && i < glen; i++) {
-    if (tail[tail_len - glen + i] != gate[i]) has_gate = false;
+    if (tail[tail_len - 1 - glen + i] != kGateVmaName[i]) has_gate = false;
   }
   res->v[0] = lines;
   res->v[1] = has_gate ? 1 : 0;
@@ -501,7 +517,9 @@ int64_t run_op(const OpRec& op, Result* res) {
       syscall(SYS_kill, syscall(SYS_getpid), SIGSEGV);
       return -EFAULT;
     case kHang:
-      for (;;) syscall(SYS_pause);
+      // ppoll with no descriptors and no timeout sleeps until a signal, as
+      // pause() does; arm64 has no pause system call.
+      for (;;) syscall(SYS_ppoll, nullptr, 0, nullptr, nullptr, 0);
     case kExit:
       syscall(SYS_exit_group, static_cast<int>(a[0]));
       return 0;

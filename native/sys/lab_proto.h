@@ -20,6 +20,8 @@ constexpr uint32_t kMagic = 0x6d706c62;  // "mplb"
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kMaxOps = 4096;
 constexpr uint32_t kOpArgs = 6;
+// The child's scratch area: maps text, and one page at a time for kStamp and
+// kCheck, so it holds the largest base page Linux has (256 KiB; arm64 64 KiB).
 constexpr uint64_t kScratchBytes = 256 * 1024;
 
 // Every operation: its name (as TypeScript spells it), its code, and what it
@@ -127,6 +129,7 @@ struct Header {
 
 constexpr uint64_t kOpsOffset = sizeof(Header);
 constexpr uint64_t kResultsOffset = kOpsOffset + kMaxOps * sizeof(OpRec);
+// 4096-byte alignment keeps the areas apart on cache lines; nothing needs them page aligned.
 constexpr uint64_t kScratchOffset = (kResultsOffset + kMaxOps * sizeof(Result) + 4095) & ~4095ULL;
 constexpr uint64_t kDataOffset = kScratchOffset + kScratchBytes;
 

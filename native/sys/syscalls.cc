@@ -8,6 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+// sys_mmap passes a byte offset to SYS_mmap and addresses travel as 64-bit
+// words: both hold on 64-bit Linux only (32-bit arm has mmap2 instead).
+static_assert(sizeof(void*) == 8, "the addon is built for 64-bit Linux only");
+
 namespace mp {
 
 namespace {
@@ -106,6 +110,15 @@ int64_t sys_pwrite(int fd, const void* buf, uint64_t len, int64_t off) {
 }
 
 int64_t sys_page_size() { return sysconf(_SC_PAGESIZE); }
+
+int64_t sys_flock(int fd, int operation) {
+  for (;;) {
+    long r = syscall(SYS_flock, fd, operation);
+    // A blocking lock wait is interrupted by signals; LOCK_NB callers never see EINTR.
+    if (r == -1 && errno == EINTR) continue;
+    return ret(r);
+  }
+}
 
 size_t format_u64(uint64_t v, char* out) {
   char tmp[24];

@@ -33,6 +33,19 @@ int64_t sys_pread(int fd, void* buf, uint64_t len, int64_t off);
 int64_t sys_write(int fd, const void* buf, uint64_t len);
 int64_t sys_pwrite(int fd, const void* buf, uint64_t len, int64_t off);
 int64_t sys_page_size();
+// flock(2): an advisory lock on a whole open file (LOCK_SH/LOCK_EX, | LOCK_NB).
+int64_t sys_flock(int fd, int operation);
+
+// The gate VMA's name in /proc/PID/maps, or "" where the architecture has
+// none: /proc lists the gate VMA after every real VMA, but mm->map_count does
+// not count it. x86-64 has [vsyscall] (absent with vsyscall=none); arm64 has
+// none. (32-bit arm's vector page, [vectors], is one too, but the addon is
+// built for 64-bit targets only; the reproducer's runtime handles arm.)
+#if defined(__x86_64__)
+constexpr char kGateVmaName[] = "[vsyscall]";
+#else
+constexpr char kGateVmaName[] = "";
+#endif
 
 // Reads a whole /proc file (maps of `pid`, or of the caller when pid <= 0)
 // with read() into buf. Returns the number of bytes read, -ENOBUFS when the

@@ -60,6 +60,8 @@ describe.skipIf(!isLinux)('matrix drawings', () => {
         },
         {
           spec: 'judged as pre-5.1',
+          origin: 'file /boot/vmlinuz',
+          originShort: 'file: vmlinuz',
           release: b.kernel.release,
           elapsedMs: 400,
           report: b,
@@ -77,8 +79,11 @@ describe.skipIf(!isLinux)('matrix drawings', () => {
     const table = formatMatrixTable(m);
     const lines = table.split('\n');
     expect(lines[0]).toMatch(/^case\s+/);
-    expect(lines[1]).toContain(`version: ${a.era.byVersion}`);
-    expect(lines[2]).toContain(`behaviour: ${a.era.byBehaviour}`);
+    // Under the release, where the kernel came from (the spec when nothing says).
+    expect(lines[1]).toMatch(/^\s+host\s+file: vmlinuz\s+broken\.img/);
+    expect(lines[2]).toContain(`version: ${a.era.byVersion}`);
+    expect(lines[3]).toContain(`behaviour: ${a.era.byBehaviour}`);
+    expect(table).toContain(`${b.kernel.release} (file /boot/vmlinuz): `);
     for (const c of a.cases)
       expect(table).toMatch(new RegExp(`^${c.id.replace(/[+.]/g, '\\$&')}\\s`, 'm'));
     expect(table).toMatch(/broken\.img: ERROR: the guest kernel panicked/);

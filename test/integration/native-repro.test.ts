@@ -97,6 +97,32 @@ describe.skipIf(!isLinux || !hasCc)('mremap-probe repro', () => {
     expect(r.stdout).toMatch(/pre-5\.1 {4}BREAKS - EPERM after destroying old/);
   });
 
+  it('--bisect gives git bisect run its statuses: 0 kept, 1 broken, 125 could not run', () => {
+    const build = (id: string) => {
+      const file = join(dir, `bisect-${id.replace(/[/@+]/g, '_')}.c`);
+      expect(cli(['repro', id, '--no-run', '--output', file]).status).toBe(0);
+      const exe = file.replace(/\.c$/, '');
+      expect(spawnSync('cc', ['-O2', '-static', '-o', exe, file]).status).toBe(0);
+      return exe;
+    };
+    const run = (exe: string, args: string[], asKb?: number) =>
+      spawnSync('sh', ['-c', `${asKb ? `ulimit -v ${asKb}; ` : ''}exec "$0" "$@"`, exe, ...args], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      }).status;
+    // Kept on every kernel: an in-place shrink needs no new VMA.
+    const kept = build('inplace/old-whole/shrink@none');
+    expect(run(kept, ['--bisect'])).toBe(0);
+    // Broken on every era's model: EPERM after (a) and (b) below mmap_min_addr.
+    const broken = build('lowaddr/dst-zero/old-mid/shrink@none');
+    expect(run(broken, [])).toBe(1);
+    expect(run(broken, ['--bisect'])).toBe(1);
+    // No room for the fillers under a tight RLIMIT_AS: could not run.
+    const pressed = build('fixed/dst-mid/old-mid/shrink@M-5');
+    expect(run(pressed, [], 200_000)).toBe(4);
+    expect(run(pressed, ['--bisect'], 200_000)).toBe(125);
+  });
+
   it('an unknown case is a usage error', () => {
     const r = cli(['repro', 'nosuch/case@M']);
     expect(r.status).toBe(2);

@@ -31,8 +31,9 @@ describe('GitHub Actions workflow', () => {
       string,
       {
         'runs-on': string;
+        needs?: string;
         strategy: { matrix: { runner: string[][] } };
-        steps: { run?: string; uses?: string; with?: { path?: string } }[];
+        steps: { run?: string; uses?: string; with?: { path?: string; name?: string } }[];
       }
     >;
   };
@@ -42,6 +43,26 @@ describe('GitHub Actions workflow', () => {
     expect(job['runs-on']).toBe('${{ matrix.runner }}');
     expect(job.strategy.matrix.runner.length).toBeGreaterThan(1);
     for (const labels of job.strategy.matrix.runner) expect(labels[0]).toBe('self-hosted');
+  });
+
+  it('packs once, with both prebuilds, and installs that tarball on runners without a toolchain', () => {
+    const pack = wf.jobs.pack!;
+    const packRuns = pack.steps.map((s) => s.run ?? '').join('\n');
+    expect(packRuns).toContain('g++-aarch64-linux-gnu');
+    expect(packRuns).toMatch(/^npm pack$/m);
+    const probe = wf.jobs.probe!;
+    expect(probe.needs).toBe('pack');
+    const labels = probe.strategy.matrix.runner.flat();
+    expect(labels).toContain('x64');
+    expect(labels).toContain('arm64');
+    // No checkout and no source build on the runners: the tarball from the pack job.
+    expect(probe.steps.some((s) => s.uses?.startsWith('actions/checkout'))).toBe(false);
+    const runs = probe.steps.map((s) => s.run ?? '').join('\n');
+    expect(runs).not.toMatch(/npm ci|node-gyp|apt-get/);
+    expect(runs).toMatch(/npm install [^\n]*\.\/mremap-probe-\*\.tgz/);
+    const download = probe.steps.find((s) => s.uses?.startsWith('actions/download-artifact'))!;
+    const upload = pack.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!;
+    expect(download.with!.name).toBe(upload.with!.name);
   });
 
   it('uploads the JSON and JUnit reports', () => {

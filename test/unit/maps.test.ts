@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mapCount, parseMaps, parseMapsLine, summarize, isGateVma } from '../../lib/maps.js';
+import {
+  gateVmaName,
+  isGateVma,
+  mapCount,
+  parseMaps,
+  parseMapsLine,
+  summarize,
+} from '../../lib/maps.js';
+
+// The captures are from x86-64, whose gate VMA is [vsyscall], whatever machine runs the test.
+const X86_64_GATE = gateVmaName('x64');
 import { fixture } from '../helpers.js';
 
 describe('maps parser on real captures', () => {
@@ -10,8 +20,8 @@ describe('maps parser on real captures', () => {
     expect(entries).toHaveLength(text.trimEnd().split('\n').length);
     const last = entries.at(-1)!;
     expect(last.name).toBe('[vsyscall]');
-    expect(isGateVma(entries, entries.length - 1)).toBe(true);
-    expect(mapCount(entries)).toBe(entries.length - 1);
+    expect(isGateVma(entries, entries.length - 1, X86_64_GATE)).toBe(true);
+    expect(mapCount(entries, X86_64_GATE)).toBe(entries.length - 1);
     expect(entries.some((e) => e.name === '[vdso]')).toBe(true);
     expect(entries.some((e) => e.name === '[heap]')).toBe(true);
     // Sorted, non-overlapping ranges, as the kernel prints them.
@@ -49,7 +59,7 @@ describe('maps parser on real captures', () => {
 
   it('counts a capture from a small C program the same way', () => {
     const entries = parseMaps(fixture('cat.maps'));
-    const s = summarize(entries);
+    const s = summarize(entries, X86_64_GATE);
     expect(s.gateVma).toBe(true);
     expect(s.mapCount).toBe(entries.length - 1);
     expect(s.anonymous + s.fileBacked + s.pseudo).toBe(s.mapCount);
@@ -57,8 +67,21 @@ describe('maps parser on real captures', () => {
 
   it('counts every line when there is no gate VMA (arm64, vsyscall=none)', () => {
     const entries = parseMaps(fixture('node20.maps')).slice(0, -1);
-    expect(mapCount(entries)).toBe(entries.length);
-    expect(summarize(entries).gateVma).toBe(false);
+    expect(mapCount(entries, X86_64_GATE)).toBe(entries.length);
+    expect(summarize(entries, X86_64_GATE).gateVma).toBe(false);
+  });
+
+  it('counts a [vsyscall] line on an architecture without a gate VMA', () => {
+    const entries = parseMaps(fixture('node20.maps'));
+    expect(mapCount(entries, gateVmaName('arm64'))).toBe(entries.length);
+  });
+
+  it('names the gate VMA per architecture', () => {
+    expect(gateVmaName('x64', 'x86_64')).toBe('[vsyscall]');
+    expect(gateVmaName('arm64', 'aarch64')).toBeNull();
+    expect(gateVmaName('arm', 'armv7l')).toBe('[vectors]');
+    // A 32-bit process on an arm64 kernel: [vectors] is an ordinary, counted mapping there.
+    expect(gateVmaName('arm', 'armv8l')).toBeNull();
   });
 
   it('rejects lines that are not maps lines, saying which', () => {
@@ -157,7 +180,7 @@ describe('maps parser on generated odd lines (property)', () => {
           );
         const parsed = parseMaps(lines.join('\n') + (lines.length ? '\n' : ''));
         expect(parsed).toHaveLength(lines.length);
-        expect(mapCount(parsed)).toBe(es.length);
+        expect(mapCount(parsed, X86_64_GATE)).toBe(es.length);
       }),
     );
   });

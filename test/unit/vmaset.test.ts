@@ -3,6 +3,8 @@
 // and the counters the kernel keeps (map_count, total_vm, data_vm, locked_vm,
 // the VM_ACCOUNT charge).
 import { describe, expect, it } from 'vitest';
+import { ERA_MERGES } from '../../lib/model/eras/index.js';
+import { eraOfVersion } from '../../lib/model/types.js';
 import { permsOf, VmaSet, type ModelVma } from '../../lib/model/vmas.js';
 
 const anon = (start: number, end: number, o: Partial<ModelVma> = {}): Omit<ModelVma, 'anon'> => ({
@@ -134,4 +136,75 @@ describe('VmaSet', () => {
     expect(s.read(2)).toEqual({ kind: 'unreadable' });
     expect(s.read(9)).toEqual({ kind: 'unmapped' });
   });
+});
+
+describe('merges by era (docs/merges.md#layout-x-era)', () => {
+  const policy = (v: [number, number]) =>
+    ERA_MERGES[eraOfVersion([v[0], v[1], 0])]([v[0], v[1], 0] as [number, number, number]);
+  const at = (v: [number, number]) => {
+    const s = new VmaSet(0, 0, 0, 0);
+    s.policy = policy(v);
+    return s;
+  };
+
+  it.each([
+    [[5, 10], 2],
+    [[6, 0], 2],
+    [[6, 1], 1],
+    [[6, 18], 1],
+  ] as const)('grow in place up to a compatible next VMA on %j: %i VMA(s)', (v, n) => {
+    const s = at(v as [number, number]);
+    const a = s.map(anon(0, 2));
+    s.map(anon(4, 6));
+    s.expand(a, 4);
+    expect(s.vmas).toHaveLength(n);
+  });
+
+  it.each([
+    [[6, 15], 2],
+    [[6, 16], 1],
+  ] as const)('a faulted range made like its unfaulted neighbour on %j: %i VMA(s)', (v, n) => {
+    const s = at(v as [number, number]);
+    s.map(anon(0, 2, { write: false, account: false }));
+    s.map(anon(2, 4));
+    s.write(2, { kind: 'stamp', object: 1, page: 0 });
+    s.protect(2, 4, true, false);
+    // Both read-only now; the left one never faulted and was never accounted.
+    s.vmas[1]!.account = false;
+    s.mergeAround(s.vmas[1]!);
+    expect(s.vmas).toHaveLength(n);
+  });
+
+  it.each([[[4, 19]], [[6, 1]], [[6, 18]]] as const)(
+    "the runner's two adjacent read-only pieces become one VMA on %j (first-fault reuse)",
+    (v) => {
+      const s = at(v as [number, number]);
+      s.map(anon(0, 2));
+      s.write(0, { kind: 'stamp', object: 1, page: 0 });
+      s.protect(0, 2, true, false);
+      s.map(anon(2, 4));
+      s.write(2, { kind: 'stamp', object: 2, page: 0 });
+      s.protect(2, 4, true, false);
+      expect(shape(s)).toBe('[0,4)r--p');
+    },
+  );
+
+  it.each([
+    [[5, 15], 'prev'],
+    [[6, 1], 'next'],
+    [[6, 11], 'next'],
+    [[6, 12], 'prev'],
+  ] as const)(
+    'a new VMA between two faulted VMAs of different anon_vmas on %j joins %s',
+    (v, side) => {
+      const s = at(v as [number, number]);
+      s.map(anon(0, 2));
+      s.write(0, { kind: 'stamp', object: 1, page: 0 });
+      s.map(anon(4, 6, { pgoff: 4 }));
+      s.write(4, { kind: 'stamp', object: 2, page: 0 });
+      expect(s.vmas[0]!.anon).not.toBe(s.vmas[1]!.anon);
+      s.map(anon(2, 4));
+      expect(shape(s)).toBe(side === 'prev' ? '[0,4)rw-p [4,6)rw-p' : '[0,2)rw-p [2,6)rw-p');
+    },
+  );
 });

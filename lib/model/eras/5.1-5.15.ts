@@ -10,6 +10,7 @@ import { Run } from '../steps.js';
 import { atLeast } from '../types.js';
 import type { EraModel } from './index.js';
 import { mremapBefore516 } from './before-5.16.js';
+import { pre51Merges } from './pre-5.1.js';
 
 export const era51to515: EraModel = (state, call, env) => {
   const v = env.version;
@@ -27,3 +28,5 @@ export const era51to515: EraModel = (state, call, env) => {
     }),
   );
 };
+
+export const era51to515Merges = pre51Merges;

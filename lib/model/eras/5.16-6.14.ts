@@ -7,6 +7,8 @@ import { EARLY_5_1, MOVE_VMA } from '../rules.js';
 import { Run } from '../steps.js';
 import { atLeast, type ModelReturn } from '../types.js';
 import type { EraModel } from './index.js';
+import type { KernelVersion } from '../../kernel.js';
+import type { MergePolicy } from '../vmas.js';
 
 function body(r: Run): ModelReturn {
   const v = r.env.version;
@@ -34,3 +36,15 @@ function body(r: Run): ModelReturn {
 }
 
 export const era516to614: EraModel = (state, call, env) => Run.predict(state, call, env, body);
+
+/**
+ * Merges (docs/merges.md#model-rules): from 6.1 the in-place grow merges with
+ * the next VMA and, to 6.11, mmap_region() tries the next VMA first; from 6.7
+ * mprotect() away from writable unaccounts an unfaulted anonymous VMA.
+ */
+export const era516to614Merges = (v: KernelVersion): MergePolicy => ({
+  faultedIntoUnfaulted: false,
+  growMergesNext: atLeast(v, 6, 1),
+  mmapTriesNextFirst: atLeast(v, 6, 1) && !atLeast(v, 6, 12),
+  unaccountUnfaultedOnMprotect: atLeast(v, 6, 7),
+});

@@ -8,6 +8,9 @@ import { EARLY_5_1, MOVE_VMA } from '../rules.js';
 import { Run } from '../steps.js';
 import type { ModelReturn } from '../types.js';
 import type { EraModel } from './index.js';
+import type { MergePolicy } from '../vmas.js';
+import { atLeast } from '../types.js';
+import type { KernelVersion } from '../../kernel.js';
 
 function body(r: Run): ModelReturn {
   r.checkMremapParams({ taskSizeAndOverlap: false, roundedDontunmap: false });
@@ -33,3 +36,11 @@ function body(r: Run): ModelReturn {
 }
 
 export const era615to616: EraModel = (state, call, env) => Run.predict(state, call, env, body);
+
+/** Merges: from 6.16 a faulted VMA may merge into an unfaulted neighbour (879bca0a2c4f). */
+export const era615to616Merges = (v: KernelVersion): MergePolicy => ({
+  faultedIntoUnfaulted: atLeast(v, 6, 16),
+  growMergesNext: true,
+  mmapTriesNextFirst: false,
+  unaccountUnfaultedOnMprotect: true,
+});

@@ -5,6 +5,7 @@
 import { Run } from '../steps.js';
 import type { EraModel } from './index.js';
 import { mremapBefore516 } from './before-5.16.js';
+import type { MergePolicy } from '../vmas.js';
 
 export const pre51: EraModel = (state, call, env) =>
   Run.predict(state, call, env, (r) =>
@@ -16,3 +17,11 @@ export const pre51: EraModel = (state, call, env) =>
       moveCharge: { where: 'resize' },
     }),
   );
+
+/** No merge rule of the later releases (docs/merges.md#model-rules). */
+export const pre51Merges = (): MergePolicy => ({
+  faultedIntoUnfaulted: false,
+  growMergesNext: false,
+  mmapTriesNextFirst: false,
+  unaccountUnfaultedOnMprotect: false,
+});

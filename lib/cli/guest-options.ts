@@ -1,0 +1,75 @@
+// The options every command that boots a guest shares (vm, matrix, bisect-run).
+import type { Command } from 'commander';
+
+import { DEFAULT_GUEST_LIMIT, type VmOptions } from '../vm/guest.js';
+import { parseIntOption, UsageError } from './common.js';
+import { ERA_OPTION_HELP, parseEra } from './era.js';
+import { selectScenarios } from './run.js';
+
+/** Collects a repeatable option. */
+export const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** A repeatable option whose values are also comma lists: `--kernel a,b --kernel c`. */
+export function splitList(values: string[]): string[] {
+  return values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export interface GuestOpts {
+  filter?: string[];
+  era?: string;
+  accel: string;
+  memory?: string;
+  timeout?: string;
+  guestLimit?: string;
+  mirror?: string;
+  console?: boolean;
+}
+
+export function log(s: string): void {
+  process.stderr.write(`mremap-probe: ${s}\n`);
+}
+
+export function addGuestOptions(
+  c: Command,
+  o: { filter?: boolean; mirror?: boolean } = {},
+): Command {
+  if (o.filter !== false)
+    c.option('--filter <glob>', 'run only the matching cases (repeatable)', collect, []).option(
+      '--era <id>',
+      ERA_OPTION_HELP,
+    );
+  c.option('--accel <kind>', 'auto (KVM when it works, else TCG), kvm or tcg', 'auto')
+    .option('--memory <mb>', 'guest memory in MiB (default 2048)')
+    .option('--timeout <s>', 'give up on a guest after this many seconds (default 600)')
+    .option(
+      '--guest-limit <n>',
+      `vm.max_map_count inside the guest, which is thrown away (default ${DEFAULT_GUEST_LIMIT})`,
+    );
+  if (o.mirror !== false)
+    c.option(
+      '--mirror <url>',
+      "Debian mirror for --debian (default: the one in this machine's apt configuration)",
+    );
+  return c.option('--console', "show the guest's console on standard error");
+}
+
+export function guestOptions(o: GuestOpts): VmOptions {
+  parseEra(o.era);
+  if (!['auto', 'kvm', 'tcg'].includes(o.accel))
+    throw new UsageError(`--accel is auto, kvm or tcg, not ${JSON.stringify(o.accel)}`);
+  if (o.filter?.length) selectScenarios(o.filter);
+  return {
+    filters: o.filter ?? [],
+    ...(o.era ? { era: o.era } : {}),
+    accel: o.accel as VmOptions['accel'],
+    ...(o.memory ? { memoryMb: parseIntOption('--memory', o.memory, 256, 65536) } : {}),
+    ...(o.timeout ? { timeoutMs: parseIntOption('--timeout', o.timeout, 10) * 1000 } : {}),
+    ...(o.guestLimit ? { guestLimit: parseIntOption('--guest-limit', o.guestLimit, 1024) } : {}),
+    ...(o.mirror ? { mirror: o.mirror } : {}),
+    log,
+    ...(o.console ? { onConsole: (l: string) => process.stderr.write(`  guest| ${l}\n`) } : {}),
+  };
+}
