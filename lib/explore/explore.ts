@@ -4,22 +4,22 @@
 // Cases with one signature are one finding; the first case of each is shrunk
 // to a minimal one by re-running simpler cases in the lab. Memory holds
 // counters and findings, never every case.
-import { explainCase } from '../explain.js';
 import { machineFacts, type MachineFacts } from '../facts.js';
 import { judge, type CaseVerdict, type EraScore } from '../judge/index.js';
 import { cycleDriftPages } from '../judge/accounting.js';
 import { addScores, bestEra, emptyScores } from '../judge/eras.js';
 import { kernelFacts, type KernelFacts } from '../kernel.js';
-import { ERAS, eraOfVersion, type EraId } from '../model/types.js';
+import { eraOfVersion, type EraId } from '../model/types.js';
 import type { CaseRun } from '../observation.js';
 import { findingCase, type CaseReport } from '../report/explore.js';
-import { LabPool, runRank, watchLimit } from '../run/pool.js';
+import { runRank } from '../run/pool.js';
 import type { Scenario } from '../scenarios/types.js';
-import { classify, erasPredicting, kindRank, needsNoNewVma, noEraPredicts } from './findings.js';
+import { classify, kindRank, needsNoNewVma, noEraPredicts } from './findings.js';
 import type { Classified } from './findings.js';
 import { generateScenarios, type GenOptions } from './generate.js';
 import { CommitWatch, type GlobalEffects } from './global.js';
-import { shrinkScenario } from './shrink.js';
+import { ExploreLab, unfilled, unpressured } from './labs.js';
+import { shrinkFinding, unshrunk, type Group } from './shrink-finding.js';
 
 export interface ExploreProgress {
   phase: 'explore' | 'shrink';
@@ -103,15 +103,6 @@ export interface ExploreResult {
   notes: string[];
 }
 
-interface Group {
-  classified: Classified;
-  first: Scenario;
-  count: number;
-  firstCase: CaseReport;
-  verdict: string;
-  reason: string;
-}
-
 /** Scenarios generated at a time: a replay path skips to each chunk without drawing what came before. */
 const CHUNK = 1024;
 /**
@@ -137,73 +128,6 @@ interface Rec {
   firstCase?: CaseReport;
   reason?: string;
 }
-
-/** Two lab pools: one never filled, for cases without pressure (they drop every filler), one filled once. */
-class ExploreLab {
-  private readonly free: LabPool;
-  private readonly pressured: LabPool;
-
-  constructor(facts: MachineFacts, o: ExploreOptions) {
-    const opts = {
-      facts,
-      ...(o.maxFill ? { maxFill: o.maxFill } : {}),
-      limitChanged: watchLimit(facts.maxMapCount),
-    };
-    this.free = new LabPool(opts);
-    this.pressured = new LabPool(opts);
-  }
-
-  /** Runs scenarios (each in the pool for its pressure), results in their order. */
-  async run(scenarios: Scenario[], onCase?: (done: number) => void): Promise<CaseRun[]> {
-    const out: CaseRun[] = new Array(scenarios.length);
-    let done = 0;
-    for (const [pool, pick] of [
-      [this.free, unfilled],
-      [this.pressured, (s: Scenario) => !unfilled(s)],
-    ] as const) {
-      const idx = scenarios.flatMap((s, i) => (pick(s) ? [i] : []));
-      if (!idx.length) continue;
-      const runs = await pool.runAll(
-        idx.map((i) => scenarios[i]!),
-        onCase ? (d) => onCase(done + d) : undefined,
-      );
-      done += idx.length;
-      idx.forEach((i, k) => (out[i] = runs[k]!));
-    }
-    return out;
-  }
-
-  /**
-   * Counts each lab's maps against the tracking (which starts again from
-   * the count): why the counts of the cases without pressure, and of those
-   * under pressure, cannot be vouched for, if they cannot.
-   */
-  verify(): { free?: string; pressured?: string } {
-    const free = this.free.verifyTracking();
-    const pressured = this.pressured.verifyTracking();
-    return { ...(free ? { free } : {}), ...(pressured ? { pressured } : {}) };
-  }
-
-  /** The lab children alive now (one object each, new when a child is replaced). */
-  labs(): object[] {
-    return [...this.free.environments(), ...this.pressured.environments()];
-  }
-
-  close(): void {
-    this.free.close();
-    this.pressured.close();
-  }
-}
-
-/** Cases without pressure run in the pool that is never filled. */
-const unfilled = (s: Scenario) => s.pressure === null;
-
-/** The id a case gets when run again without pressure. */
-const unpressured = (s: Scenario): Scenario => ({
-  ...s,
-  id: `${s.id.replace(/@[^@]*$/, '')}@none`,
-  pressure: null,
-});
 
 export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   const startedAt = new Date();
@@ -451,97 +375,5 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     findings,
     unkept,
     notes,
-  };
-}
-
-/** Every era's trace of a scenario, from the model alone. */
-function traces(s: Scenario, facts: MachineFacts): Finding['traces'] {
-  return ERAS.map((era) => {
-    try {
-      return {
-        era,
-        text: explainCase(s, era, { maxMapCount: facts.maxMapCount, version: facts.version }).text,
-      };
-    } catch (err) {
-      return { era, text: `the ${era} model cannot follow this case: ${(err as Error).message}\n` };
-    }
-  });
-}
-
-/** A finding as first seen: not shrunk (too many findings), or shrinking found nothing that shows it. */
-function unshrunk(g: Group, facts: MachineFacts): Finding {
-  return {
-    ...g.classified,
-    count: g.count,
-    first: g.first,
-    scenario: g.first,
-    shrink: null,
-    verdict: g.verdict,
-    reason: g.reason,
-    eras: g.firstCase.matchingEras,
-    case: g.firstCase,
-    traces: traces(g.first, facts),
-  };
-}
-
-/** Shrinks a finding's first case by running simpler ones in the lab. */
-async function shrinkFinding(
-  g: Group,
-  lab: ExploreLab,
-  watch: CommitWatch,
-  facts: MachineFacts,
-  era: EraId,
-  maxRuns: number,
-): Promise<Finding> {
-  const target = g.classified.signature;
-  let last: { s: Scenario; v: CaseVerdict } | undefined;
-  const shows = async (s: Scenario): Promise<CaseVerdict | undefined> => {
-    const [r] = await lab.run([s]);
-    const v = judge(r!, { facts, era });
-    let inPlace = false;
-    if (r!.status === 'observed' && !r!.obs.ret.ok && s.pressure !== null && needsNoNewVma(s)) {
-      const [again] = await lab.run([unpressured(s)]);
-      inPlace = again!.status === 'observed' && again!.obs.ret.ok;
-    }
-    return classify(v, inPlace)?.signature === target ? v : undefined;
-  };
-  const holds = async (s: Scenario): Promise<boolean> => {
-    // Cases the model predicts to leak stay out once the Committed_AS cap is near.
-    if (!watch.admit([s], true).length) return false;
-    const v = await shows(s);
-    if (v) {
-      watch.account(v.judged ? cycleDriftPages(v.judged.prediction, v.judged.run.placement) : 0);
-      last = { s, v };
-    }
-    return v !== undefined;
-  };
-  const base = `${g.first.id.replace(/@[^@]*$/, '')}-min`;
-  const r = await shrinkScenario(g.first, holds, { maxRuns, base });
-  // The shrunk case must stand on a vouched map count: when the count
-  // differs from the tracking, run it again from the count.
-  if (last && Object.keys(lab.verify()).length) {
-    const v = await shows(r.scenario);
-    last = v ? { s: r.scenario, v } : undefined;
-  }
-  watch.read(lab.labs());
-  const shrink = {
-    runs: r.runs,
-    steps: r.steps,
-    reproduced: r.reproduced && last !== undefined,
-    exhausted: r.exhausted,
-  };
-  if (!last) return { ...unshrunk(g, facts), shrink };
-  const c = findingCase(r.scenario, last.v);
-  return {
-    ...g.classified,
-    count: g.count,
-    first: g.first,
-    scenario: r.scenario,
-    shrink,
-    verdict: last.v.verdict,
-    reason: last.v.reason,
-    eras: erasPredicting(last.v),
-    case: c,
-    traces: traces(r.scenario, facts),
   };
 }

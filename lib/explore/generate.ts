@@ -333,12 +333,9 @@ export function generateScenarios(
   o: GenOptions = {},
   from = 0,
 ): Scenario[] {
-  // A replay path starts the stream at `from` without drawing the cases before it.
-  const draws = fc.sample(drawArb(o), {
-    seed,
-    numRuns: count,
-    ...(from > 0 ? { path: String(from) } : {}),
-  });
+  // A replay path starts at `from` without drawing the cases before it.
+  const path = from > 0 ? { path: String(from) } : {};
+  const draws = fc.sample(drawArb(o), { seed, numRuns: count, ...path });
   return draws.map((d, i) => build(d, `explore/${seed}-${from + i}`));
 }
 
@@ -360,9 +357,8 @@ export function validateScenario(s: Scenario): string[] {
     const next = sorted[i + 1];
     if (next && p.page + p.pages > next.page)
       bad.push(`pieces ${p.label} and ${next.label} overlap`);
-    // The lab stamps every page of a piece: a memfd mapping cannot reach past its file.
     if (p.backing === 'memfd' && (p.objectPages ?? p.pages) < p.pages)
-      bad.push(`piece ${p.label}: the memfd is smaller than its mapping`);
+      bad.push(`piece ${p.label}: the memfd is smaller than its mapping (every page is stamped)`);
     if (!['rw', 'r', 'none'].includes(p.prot)) bad.push(`piece ${p.label}: unknown prot ${p.prot}`);
     if (!['anon', 'shmem', 'memfd'].includes(p.backing))
       bad.push(`piece ${p.label}: unknown backing ${p.backing}`);

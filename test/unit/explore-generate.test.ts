@@ -112,6 +112,6 @@ describe('validateScenario', () => {
           objectPages: 1,
         }),
       ),
-    ).toContain('piece x: the memfd is smaller than its mapping');
+    ).toContain('piece x: the memfd is smaller than its mapping (every page is stamped)');
   });
 });
