@@ -24,6 +24,8 @@ export interface ExplainOptions {
   version?: KernelVersion;
   /** Page size in bytes (default 4096). */
   pageSize?: number;
+  /** TASK_SIZE in pages (default: x86-64's, 2^47 bytes less a page). */
+  taskSizePages?: number;
 }
 
 /** A window where user space usually has free room; the numbers only label pages. */
@@ -70,7 +72,7 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Ex
     capSysRawio: !drops.has('CAP_SYS_RAWIO'),
     mmapMinAddr: 65536,
     overcommit: { mode: 0, totalPages, commitLimit: totalPages, committed: totalPages / 4 },
-    taskSize: 2 ** 47 / P - 1,
+    taskSize: o.taskSizePages ?? 2 ** 47 / P - 1,
     window: WINDOW,
     picked: pc.picked,
   };

@@ -1,9 +1,11 @@
 // Booting a kernel with the guest initramfs under QEMU, and bringing the
-// report back: the only place that runs QEMU. KVM when it works (probed with
-// a short boot, remembered for the machine's boot: on some machines nested
-// guests hang), TCG otherwise. The report comes on a second serial port,
-// base64 between a header and an end marker with its length and sha256, so
-// kernel messages on the console cannot touch it.
+// report back: the only place that runs QEMU. KVM when it works for a guest of
+// this machine's architecture (probed with a short boot, remembered for the
+// machine's boot: on some machines nested guests hang), TCG otherwise and for
+// any other architecture. The report comes on a second port (a serial port on
+// x86-64, a virtio console on arm64's `virt`), base64 between a header and an
+// end marker with its length and sha256, so kernel messages on the console
+// cannot touch it.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -19,6 +21,7 @@ import {
 } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ARCHES, type GuestArch } from './arch.js';
 import { cacheDir } from './cache.js';
 import { RequirementError } from './initramfs.js';
 
@@ -31,14 +34,15 @@ function writeFileAtomic(path: string, text: string): void {
 
 export type Accel = 'kvm' | 'tcg';
 
-export function findQemu(): string {
-  const r = spawnSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
+/** The QEMU that emulates `arch`, or RequirementError saying how to install it. */
+export function findQemu(arch: GuestArch): string {
+  const { qemu, qemuPackage } = ARCHES[arch];
+  const r = spawnSync(qemu, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0)
     throw new RequirementError(
-      'qemu-system-x86_64 is needed: install it with `apt-get install qemu-system-x86`',
+      `${qemu} is needed: install it with \`apt-get install ${qemuPackage}\``,
     );
-  }
-  return 'qemu-system-x86_64';
+  return qemu;
 }
 
 export class GuestError extends Error {
@@ -54,6 +58,7 @@ export class GuestError extends Error {
 }
 
 export interface BootOptions {
+  arch: GuestArch;
   kernel: string;
   initrd: string;
   /** Arguments for `mremap-probe` inside the guest. */
@@ -106,12 +111,14 @@ const REPORT_END = 'MREMAP-PROBE-REPORT-END';
  * for the timeout either.
  */
 export function boot(o: BootOptions): Promise<BootResult> {
-  const qemu = findQemu();
+  const spec = ARCHES[o.arch];
+  const qemu = findQemu(o.arch);
   const work = mkdtempSync(join(tmpdir(), 'mp-vm-'));
   const reportFile = join(work, 'report');
   writeFileSync(reportFile, '');
   const args = Buffer.from(o.args.map(shellQuote).join(' ')).toString('base64');
   const argv = [
+    ...spec.machine,
     '-accel',
     o.accel,
     ...(o.accel === 'kvm' ? ['-cpu', 'host'] : ['-cpu', 'max']),
@@ -125,23 +132,20 @@ export function boot(o: BootOptions): Promise<BootResult> {
     'none',
     '-monitor',
     'none',
-    // No network card (its option ROM costs seconds under TCG) and no VGA.
+    // No network card (its option ROM costs seconds under TCG).
     '-nic',
-    'none',
-    '-vga',
     'none',
     '-kernel',
     o.kernel,
     '-initrd',
     o.initrd,
     '-append',
-    `console=ttyS0 quiet loglevel=4 panic=-1 oops=panic mp.args=${args}`,
+    `console=${spec.console} quiet loglevel=4 panic=-1 oops=panic mp.port=${spec.reportPort} mp.args=${args}`,
     '-serial',
     'stdio',
     '-chardev',
     `file,id=report,path=${reportFile}`,
-    '-device',
-    'isa-serial,chardev=report',
+    ...spec.reportDevices,
   ];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
@@ -241,10 +245,12 @@ function bootId(): string {
  * that a machine where nested guests hang pays for the probe once.
  */
 export async function kvmWorks(
+  arch: GuestArch,
   kernel: string,
   initrd: string,
   log: (s: string) => void = () => {},
 ): Promise<boolean> {
+  if (ARCHES[arch].node !== process.arch) return false;
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
@@ -263,6 +269,7 @@ export async function kvmWorks(
   let ok = false;
   try {
     await boot({
+      arch,
       kernel,
       initrd,
       args: ['--version'],
