@@ -30,8 +30,7 @@ export function parseArch(value: string): GuestArch {
 }
 
 /** The --arch help of vm and matrix. */
-export const ARCH_HELP =
-  'x86_64 (the default; also amd64, x64) or arm64 (also aarch64, booted under TCG on other machines)';
+export const ARCH_HELP = 'x86_64 (the default; also amd64, x64) or arm64 (also aarch64)';
 
 export interface GuestOpts {
   filter?: string[];

@@ -51,7 +51,7 @@ export function registerKernels(program: Command): void {
       '<spec...>',
       'series (5.10, 6.1, 6.12, 7) or suites (bullseye, bookworm, bookworm-backports, trixie, sid, experimental), then :16k for the arm64-16k flavour (6.12:16k)',
     )
-    .option('--arch <arch>', ARCH_HELP, 'x86_64')
+    .option('--arch <arch>', `the architecture to fetch for: ${ARCH_HELP}`, 'x86_64')
     .option(
       '--mirror <url>',
       "Debian mirror (default: the one in this machine's apt configuration)",

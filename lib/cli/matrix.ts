@@ -117,7 +117,10 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
         const o = guestOptions(opts);
         const out = openOutput(opts.output);
         // Before the first kernel: a missing tool ends the command, not one column.
-        checkVmRequirements(specs.map((s) => s.arch ?? 'x86_64'));
+        checkVmRequirements(
+          specs.map((s) => s.arch ?? 'x86_64'),
+          o.accel,
+        );
         const t0 = performance.now();
         const startedAt = new Date();
         const kernels = await runMatrix(specs, { ...o, jobs });

@@ -23,7 +23,7 @@ export function registerVm(program: Command): void {
       )
       .option(
         '--kernel <path>',
-        'a kernel image (bzImage/vmlinuz) to boot; its version names the era that judges it, unless --era',
+        'a kernel image to boot (an x86 bzImage or an arm64 Image); its version names the era that judges it, unless --era',
       )
       .option(
         '--debian <spec>',
@@ -31,7 +31,7 @@ export function registerVm(program: Command): void {
       )
       .option(
         '--arch <arch>',
-        `the guest's architecture: ${ARCH_HELP}; a --kernel image boots on its own`,
+        `the guest's architecture: ${ARCH_HELP}; another than this machine's boots under TCG; a --kernel image boots on its own`,
       )
       .option('--format <format>', 'table, json, ktap, junit or html', 'table')
       .option('-o, --output <file>', 'write the report to a file'),

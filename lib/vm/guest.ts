@@ -58,9 +58,17 @@ export interface VmResult {
 
 export const DEFAULT_GUEST_LIMIT = 4096;
 
-/** Checks what guests of these architectures need before any work, with how to install it. */
-export function checkVmRequirements(arches: GuestArch[] = ['x86_64']): void {
+/**
+ * Checks what guests of these architectures need before any work, with how
+ * to install it; KVM runs only this machine's own.
+ */
+export function checkVmRequirements(
+  arches: GuestArch[] = ['x86_64'],
+  accel: VmOptions['accel'] = 'auto',
+): void {
   for (const a of new Set(arches)) {
+    if (accel === 'kvm' && a !== hostArch())
+      throw new RequirementError(`KVM cannot run an ${a} guest on this ${process.arch} machine`);
     findQemu(a);
     // Another architecture's busybox comes from Debian, with its node.
     if (a === hostArch()) findBusybox();
@@ -145,10 +153,8 @@ export async function prepareGuests(
   probeKernel: string,
   o: Pick<VmOptions, 'accel' | 'log'>,
 ): Promise<{ initrd: string; accel: Accel }> {
-  checkVmRequirements([arch]);
+  checkVmRequirements([arch], o.accel);
   const native = arch === hostArch();
-  if (o.accel === 'kvm' && !native)
-    throw new RequirementError(`KVM cannot run an ${arch} guest on this ${process.arch} machine`);
   const initrd = buildInitramfs(arch, o.log);
   const accel: Accel =
     o.accel === 'kvm' || o.accel === 'tcg'
@@ -223,7 +229,7 @@ export async function runGuest(
 /** One kernel, start to end: resolve it, prepare the guest, boot it. */
 export async function runInVm(o: VmOptions): Promise<VmResult> {
   const t0 = performance.now();
-  if (o.debian) checkVmRequirements([o.arch ?? 'x86_64']);
+  if (o.debian) checkVmRequirements([o.arch ?? 'x86_64'], o.accel);
   const k = await guestKernel(
     {
       ...(o.kernel ? { kernel: o.kernel } : {}),

@@ -85,7 +85,9 @@ export function parseDebianSpec(text: string, arch: GuestArch): DebianSpec {
               ? ` (${short} is a flavour of ${Object.values(ARCHES)
                   .filter((a) => short in a.flavours)
                   .map((a) => a.id)
-                  .join(', ')} kernels: add --arch)`
+                  .join(
+                    ', ',
+                  )} kernels: add --arch ${Object.values(ARCHES).find((a) => short in a.flavours)!.id})`
               : ''),
     );
   }
