@@ -176,11 +176,15 @@ function packageEntries(arch: string, log: (s: string) => void): Entry[] {
  * /init: mount what the probe reads, run it with the arguments from the
  * kernel command line (mp.args, base64), and write the report to the report
  * port (mp.port: ttyS1 on x86-64, the virtio console hvc0 on arm64) as
- * base64 lines between a header (bytes, sha256) and an end marker.
+ * base64 lines between a header (bytes, sha256) and an end marker. A kernel
+ * without that port (Debian's arm64 kernels before 6.12 build the virtio
+ * console as a module) gets the report on its console instead, with the
+ * console's log level lowered so that kernel messages keep out of it.
  */
 export const INIT_SCRIPT = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
 $B mount -t devtmpfs dev /dev
 $B mount -t tmpfs tmp /tmp
 $B mkdir -p /run && $B mount -t tmpfs run /run
@@ -194,9 +198,17 @@ $B cat /tmp/stderr
 echo "mremap-probe guest: exit status $rc, $($B wc -c < /tmp/report) bytes of report"
 port=/dev/$($B sed -n 's/.*mp\\.port=\\([a-zA-Z0-9]*\\).*/\\1/p' /proc/cmdline)
 [ "$port" = /dev/ ] && port=/dev/ttyS1
-# A virtio console appears once its driver has heard from QEMU: wait for it.
+# A virtio console appears once its driver (when built in) has heard from QEMU.
 i=0
-while [ ! -e "$port" ] && [ $i -lt 20 ]; do $B sleep 1; i=$((i + 1)); done
+while [ ! -c "$port" ] && [ -d /sys/bus/virtio/drivers/virtio_console ] && [ $i -lt 20 ]; do
+  $B sleep 1
+  i=$((i + 1))
+done
+if [ ! -c "$port" ]; then
+  echo "mremap-probe guest: no $port, the report follows on the console"
+  port=/dev/console
+  echo 1 > /proc/sys/kernel/printk
+fi
 $B stty -F "$port" raw -echo 2>/dev/null
 {
   echo "MREMAP-PROBE-REPORT-BEGIN status=$rc bytes=$($B wc -c < /tmp/report) sha256=$($B sha256sum /tmp/report | $B cut -d' ' -f1)"

@@ -51,4 +51,14 @@ describe("the guest's report port", () => {
   it('is ttyS1 when the command line names none (an initramfs booted by hand)', () => {
     expect(pick('console=ttyS0 mp.args=J3J1bic=')).toBe('/dev/ttyS1');
   });
+
+  it('falls back to the console, kernel messages turned down, when the kernel has no such port', () => {
+    // Waits only while a built-in virtio console driver may still add the port.
+    expect(INIT_SCRIPT).toMatch(
+      /while \[ ! -c "\$port" \] && \[ -d \/sys\/bus\/virtio\/drivers\/virtio_console \]/,
+    );
+    const fallback = /if \[ ! -c "\$port" \]; then\n([^]*?)\nfi/.exec(INIT_SCRIPT)?.[1] ?? '';
+    expect(fallback).toMatch(/port=\/dev\/console/);
+    expect(fallback).toMatch(/echo 1 > \/proc\/sys\/kernel\/printk/);
+  });
 });
