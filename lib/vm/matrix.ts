@@ -58,14 +58,23 @@ export async function runMatrix(
     }
   }
   // Each architecture's initramfs and accelerator, probed with its first kernel.
-  const setups = new Map<GuestArch, Awaited<ReturnType<typeof prepareGuests>>>();
-  for (const k of resolved)
-    if ('file' in k && !setups.has(k.arch))
+  // A user space that cannot be fetched (another architecture's, from Debian)
+  // makes that architecture's columns errors.
+  const setups = new Map<GuestArch, Awaited<ReturnType<typeof prepareGuests>> | string>();
+  for (const k of resolved) {
+    if (!('file' in k) || setups.has(k.arch)) continue;
+    try {
       setups.set(k.arch, await prepareGuests(k.arch, k.file, o));
+    } catch (err) {
+      if (!(err instanceof AptError)) throw err;
+      log(`no ${k.arch} guest user space: ${err.message}`);
+      setups.set(k.arch, `no ${k.arch} guest user space: ${err.message}`);
+    }
+  }
   return pool(resolved, o.jobs, async (k, i) => {
     const tag = `[${i + 1}/${n}]`;
     const setup = 'file' in k ? setups.get(k.arch) : undefined;
-    if (!('file' in k) || !setup)
+    if (!('file' in k) || typeof setup !== 'object')
       return {
         spec: k.spec,
         ...(k.arch ? { arch: k.arch } : {}),
@@ -74,7 +83,7 @@ export async function runMatrix(
         release: null,
         elapsedMs: 0,
         report: null,
-        error: 'error' in k ? k.error : 'not booted',
+        error: 'error' in k ? k.error : typeof setup === 'string' ? setup : 'not booted',
       };
     const t0 = performance.now();
     try {
