@@ -47,7 +47,8 @@ export interface RunReport {
   kernel: Pick<
     KernelFacts,
     'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
-  >;
+  > &
+    Partial<Pick<KernelFacts, 'vaBits'>>;
   /** The limit the cases ran against, and the original when --lower-limit lowered it. */
   limit: { maxMapCount: number; loweredFrom: number | null };
   era: {
@@ -148,6 +149,7 @@ export function buildReport(i: BuildInput): RunReport {
       pageSize: i.kernel.pageSize,
       maxMapCount: i.kernel.maxMapCount,
       gateVma: i.kernel.gateVma,
+      vaBits: i.kernel.vaBits,
     },
     limit: { maxMapCount: i.maxMapCount, loweredFrom: i.loweredFrom },
     era: {
