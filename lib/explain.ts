@@ -24,9 +24,14 @@ export interface ExplainOptions {
   version?: KernelVersion;
   /** Page size in bytes (default 4096). */
   pageSize?: number;
+  /** TASK_SIZE in pages (default: x86-64's, 2^47 bytes less a page). */
+  taskSizePages?: number;
 }
 
-/** A window where user space usually has free room; the numbers only label pages. */
+/**
+ * A window where user space usually has free room (page 0x7f000000, or half
+ * way up a smaller address space); the numbers only label pages.
+ */
 const WINDOW = 0x7f000000;
 const NOMINAL = { totalVm: 100_000, dataVm: 20_000, lockedVm: 0 };
 
@@ -49,7 +54,9 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Ex
   const totalPages = Math.floor(
     (((mi.get('MemTotal') ?? 16 << 20) + (mi.get('SwapTotal') ?? 0)) * 1024) / P,
   );
-  const pc = place(s, { pageSize: P, beyondCommit: beyondCommitPages(totalPages, P) }, WINDOW);
+  const taskSize = o.taskSizePages ?? 2 ** 47 / P - 1;
+  const window = Math.min(WINDOW, Math.floor(taskSize / 2));
+  const pc = place(s, { pageSize: P, beyondCommit: beyondCommitPages(totalPages, P) }, window);
   const locked = s.layout.filter((p) => p.mlock).reduce((n, p) => n + p.pages, 0);
   const mapCount = s.pressure === null ? 1000 : M + s.pressure;
   const start: CaseStart = {
@@ -70,14 +77,14 @@ export function explainCase(s: Scenario, era: EraId, o: ExplainOptions = {}): Ex
     capSysRawio: !drops.has('CAP_SYS_RAWIO'),
     mmapMinAddr: 65536,
     overcommit: { mode: 0, totalPages, commitLimit: totalPages, committed: totalPages / 4 },
-    taskSize: 2 ** 47 / P - 1,
-    window: WINDOW,
+    taskSize,
+    window,
     picked: pc.picked,
   };
   const prediction = predict(pc, start, era, env);
   const before = layoutState(pc, start, ERA_MERGES[era](version));
   const call = pc.call;
-  const rel = (p: number) => (p >= WINDOW ? `+${p - WINDOW}` : `${p}`);
+  const rel = (p: number) => (p >= window ? `+${p - window}` : `${p}`);
   const flagNames = flagText(s.call.flags);
   const lines: string[] = [];
   lines.push(`${s.id} under the ${era} model (features of Linux ${version.join('.')})`);

@@ -14,7 +14,7 @@ export interface MachineFacts {
   capEff: bigint;
   /** Pages a charge must exceed to fail under the heuristic overcommit (RAM + swap), with margin. */
   beyondCommit: number;
-  /** TASK_SIZE in pages (x86-64 and arm64 with 4-level tables: 2^47 bytes, less a page). */
+  /** TASK_SIZE in pages, measured (kernel.ts: 2^47 bytes less a page on x86-64, 2^48 on most arm64). */
   taskSizePages: number;
 }
 
@@ -36,7 +36,7 @@ export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineF
     },
     capEff: effectiveCapabilities(),
     beyondCommit: beyondCommitPages(totalPages, P),
-    taskSizePages: 2 ** 47 / P - 1,
+    taskSizePages: Math.floor(kernel.taskSize / P),
   };
 }
 

@@ -14,6 +14,10 @@ export interface KernelFacts {
   maxMapCount: number;
   /** /proc/self/maps lists a gate VMA ([vsyscall]) that map_count does not count. */
   gateVma: boolean;
+  /** Bits of the user address space (47 on x86-64; 39 to 52 on arm64, by VA_BITS and the CPU). */
+  vaBits: number;
+  /** TASK_SIZE in bytes, from `vaBits` (see taskSizeBytes()). */
+  taskSize: number;
   rlimitAs: { cur: string; max: string };
   rlimitData: { cur: string; max: string };
   rlimitMemlock: { cur: string; max: string };
@@ -112,7 +116,46 @@ function sysctlWritable(): boolean {
   return (effectiveCapabilities() & (1n << CAP_SYS_ADMIN)) !== 0n;
 }
 
-/** Reads the facts; `maps` is a read of this process's maps to take gateVma from. */
+/**
+ * TASK_SIZE, the end of the user address space, for `vaBits` bits: x86-64
+ * keeps the last page below it unmapped (TASK_SIZE_MAX = 2^47 - PAGE_SIZE,
+ * arch/x86/include/asm/page_64_types.h), arm64's is 1 << vabits_actual
+ * (TASK_SIZE_64, arch/arm64/include/asm/processor.h).
+ */
+export function taskSizeBytes(arch: string, vaBits: number, pageSize: number): number {
+  return arch === 'x86_64' ? 2 ** vaBits - pageSize : 2 ** vaBits;
+}
+
+/** The bits the user addresses of `maps` need: its highest mapping's end, the gate VMA left out. */
+export function mappedAddressBits(maps: Pick<MapsSnapshot, 'entries' | 'gateVma'>): number {
+  const entries = maps.gateVma ? maps.entries.slice(0, -1) : maps.entries;
+  const top = entries.reduce((m, e) => (e.end > m ? e.end : m), 0n);
+  return top > 1n ? (top - 1n).toString(2).length : 0;
+}
+
+/**
+ * The bits of the user address space, measured: the highest mapping gives
+ * the default mmap window (the stack lies at its top: 2^47 on x86-64; 2^48,
+ * 2^47, 2^42 or 2^39 on arm64, by VA_BITS). A kernel with a wider space
+ * (x86-64 with 5-level tables: 56 bits; arm64 with 52-bit addresses on a CPU
+ * that has them) uses it only when mmap is given a hint above that window:
+ * asked for a page at 2^55, it places it there (x86-64) or at the top of its
+ * space (arm64: the search runs down from TASK_SIZE), which gives the bits.
+ * The probe's page is unmapped at once. A bottom-up mmap layout (a process
+ * with an unlimited stack) would hide a wider space: the window's bits stay.
+ */
+function userAddressBits(maps: MapsSnapshot, pageSize: number): number {
+  const addon = native();
+  const c = addon.constants;
+  const bits = mappedAddressBits(maps);
+  if (bits >= 56) return bits;
+  const r = addon.mmap(1n << 55n, pageSize, 0, c.MAP_PRIVATE | c.MAP_ANONYMOUS, -1, 0, false);
+  if (!r.ok) return bits;
+  addon.munmap(r.value, pageSize, false);
+  const end = r.value + BigInt(pageSize) - 1n;
+  return r.value >= 1n << BigInt(bits) ? end.toString(2).length : bits;
+}
+
 /** This process's maps, or ProcUnavailableError when /proc cannot be read. */
 export function readOwnMaps(): MapsSnapshot {
   try {
@@ -132,6 +175,8 @@ export function kernelFacts(maps: MapsSnapshot = readOwnMaps()): KernelFacts {
   const addon = native();
   const c = addon.constants;
   const release = osRelease();
+  const arch = MACHINE[osArch()] ?? osArch();
+  const vaBits = userAddressBits(maps, c.PAGE_SIZE);
   const lim = (r: number) => {
     const l = addon.getrlimit(r);
     return { cur: limitText(l.cur), max: limitText(l.max) };
@@ -139,10 +184,12 @@ export function kernelFacts(maps: MapsSnapshot = readOwnMaps()): KernelFacts {
   return {
     release,
     version: parseKernelVersion(release),
-    arch: MACHINE[osArch()] ?? osArch(),
+    arch,
     pageSize: c.PAGE_SIZE,
     maxMapCount: readMaxMapCount(),
     gateVma: maps.gateVma,
+    vaBits,
+    taskSize: taskSizeBytes(arch, vaBits, c.PAGE_SIZE),
     rlimitAs: lim(c.RLIMIT_AS),
     rlimitData: lim(c.RLIMIT_DATA),
     rlimitMemlock: lim(c.RLIMIT_MEMLOCK),

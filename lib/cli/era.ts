@@ -5,9 +5,10 @@
 //   version (for run: this machine's kernel).
 // - --era ID judges (run, vm, matrix) or explains (explain) by that era's
 //   model instead of the one the kernel's version falls in.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { parseKernelVersion, type KernelVersion } from '../kernel.js';
 import { ERA_RANGES, ERAS, eraOfVersion, isEra, type EraId } from '../model/types.js';
+import { imageHead } from '../vm/arch.js';
 import { UsageError } from './common.js';
 
 /** The --era text of every command's help. */
@@ -39,14 +40,8 @@ function eraRange(era: EraId): string {
  * kernel_version string), or undefined when the file is not one.
  */
 export function imageRelease(path: string): string | undefined {
-  const buf = Buffer.alloc(0x10000);
-  const fd = openSync(path, 'r');
-  let n: number;
-  try {
-    n = readSync(fd, buf, 0, buf.length, 0);
-  } finally {
-    closeSync(fd);
-  }
+  const buf = imageHead(path);
+  const n = buf.length;
   if (n < 0x210 || buf.toString('latin1', 0x202, 0x206) !== 'HdrS') return undefined;
   const start = buf.readUInt16LE(0x20e) + 0x200;
   const end = buf.indexOf(0, start);

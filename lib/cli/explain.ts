@@ -2,7 +2,7 @@
 import { release } from 'node:os';
 import type { Command } from 'commander';
 import { explainCase } from '../explain.js';
-import { parseKernelVersion, readMaxMapCount, versionString } from '../kernel.js';
+import { kernelFacts, parseKernelVersion, readMaxMapCount, versionString } from '../kernel.js';
 import { emit, loadCases, parseIntOption, requireScenario, toJson } from './common.js';
 import { eraForKernel, modelsCover, parseEra, parseKernelOption } from './era.js';
 import { ERAS } from '../model/types.js';
@@ -48,6 +48,8 @@ The era follows the kernel: --kernel 5.10 explains under the 5.1-5.15 model with
 the features 5.10 has. --era alone explains under that era's model (with the
 features of this kernel clamped into the era); with both, the kernel must lie in
 the era's range. The models cover ${modelsCover()}; a --kernel outside is refused.
+Pages are this machine's: its page size and TASK_SIZE when the addon loads (an
+arm64 kernel with 16 KiB pages explains in 16 KiB pages), else 4 KiB and x86-64's.
 Exit status: 0, or 2 on a usage error.`,
     )
     .action((id: string, opts: Options) => {
@@ -65,7 +67,7 @@ Exit status: 0, or 2 on a usage error.`,
         }
       }
       const version = kernel.version;
-      const e = explainCase(s, era, { maxMapCount: M, version });
+      const e = explainCase(s, era, { maxMapCount: M, version, ...machinePages() });
       if (opts.json) {
         emit(
           toJson({
@@ -73,6 +75,7 @@ Exit status: 0, or 2 on a usage error.`,
             era,
             kernel: versionString(version),
             maxMapCount: M,
+            pageSize: e.placement.pageSize,
             return: e.prediction.ret,
             trace: e.prediction.trace,
             mapCountAfter: e.prediction.state.mapCount,
@@ -80,6 +83,19 @@ Exit status: 0, or 2 on a usage error.`,
         );
       } else emit(e.text);
     });
+}
+
+/**
+ * This machine's page size and TASK_SIZE when the addon loads (a model of a
+ * 16 KiB-page arm64 kernel works in 16 KiB pages); else the defaults, x86-64's.
+ */
+function machinePages(): { pageSize?: number; taskSizePages?: number } {
+  try {
+    const k = kernelFacts();
+    return { pageSize: k.pageSize, taskSizePages: Math.floor(k.taskSize / k.pageSize) };
+  } catch {
+    return {};
+  }
 }
 
 /** This machine's kernel, where its release can be read; else the newest the models know. */

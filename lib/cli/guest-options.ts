@@ -1,6 +1,7 @@
 // The options every command that boots a guest shares (vm, matrix, bisect-run).
 import type { Command } from 'commander';
 
+import { archByName, GUEST_ARCHES, type GuestArch } from '../vm/arch.js';
 import { DEFAULT_GUEST_LIMIT, type VmOptions } from '../vm/guest.js';
 import { parseIntOption, UsageError } from './common.js';
 import { ERA_OPTION_HELP, parseEra } from './era.js';
@@ -16,6 +17,20 @@ export function splitList(values: string[]): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** `--arch` values: x86_64 (x86-64, x64, amd64) and arm64 (aarch64). */
+export function parseArch(value: string): GuestArch {
+  const a = archByName(value);
+  if (!a) {
+    throw new UsageError(
+      `unknown architecture ${JSON.stringify(value)}: use ${GUEST_ARCHES.join(' or ')} (also amd64, x64, aarch64)`,
+    );
+  }
+  return a;
+}
+
+/** The --arch help of vm and matrix. */
+export const ARCH_HELP = 'x86_64 (the default; also amd64, x64) or arm64 (also aarch64)';
 
 export interface GuestOpts {
   filter?: string[];

@@ -29,6 +29,7 @@ export function formatInfo(r: InfoReport): string {
     ['version', k.version.join('.')],
     ['arch', k.arch],
     ['page size', String(k.pageSize)],
+    ['user address space', `${k.vaBits} bits (TASK_SIZE 0x${k.taskSize.toString(16)})`],
     ['vm.max_map_count', String(k.maxMapCount)],
     ['gate VMA listed', k.gateVma ? `yes (${GATE_VMA_NAME}, not counted)` : 'no'],
     ['RLIMIT_AS', `${k.rlimitAs.cur} (max ${k.rlimitAs.max})`],

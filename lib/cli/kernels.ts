@@ -3,14 +3,14 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Command } from 'commander';
 import { buildKernel, GUEST_CONFIG } from '../vm/build.js';
-import { fetchKernel, listKernels, type CachedKernel } from '../vm/kernels.js';
+import { fetchKernel, listKernels, parseDebianSpec, type CachedKernel } from '../vm/kernels.js';
 import { emit, openOutput, parseIntOption, toJson, UsageError } from './common.js';
-import { log } from './guest-options.js';
+import { ARCH_HELP, log, parseArch } from './guest-options.js';
 
 function describe(k: CachedKernel): string {
   if (k.built)
     return `built from ${k.built.source} (${k.built.describe}) in ${k.built.buildSeconds} s`;
-  return `${k.package} ${k.packageVersion} (${k.suite})`;
+  return `${k.package} ${k.packageVersion} (${k.suite}, ${k.arch ?? 'x86_64'})`;
 }
 
 /** Progress of a build on standard error: one line redrawn on a terminal, a line every 15 s elsewhere. */
@@ -45,21 +45,26 @@ export function registerKernels(program: Command): void {
   kernels
     .command('fetch')
     .description(
-      'download Debian cloud-amd64 kernels (apt-get with a private sources list; signed indexes) and cache their vmlinuz',
+      'download Debian kernels (cloud-amd64; cloud-arm64 or arm64-16k with --arch arm64) through apt-get with a private sources list (signed indexes), and cache their image',
     )
     .argument(
       '<spec...>',
-      'series (5.10, 6.1, 6.12, 7) or suites (bullseye, bookworm, bookworm-backports, trixie, sid, experimental)',
+      'series (5.10, 6.1, 6.12, 7) or suites (bullseye, bookworm, bookworm-backports, trixie, sid, experimental), then :16k for the arm64-16k flavour (6.12:16k)',
     )
+    .option('--arch <arch>', `the architecture to fetch for: ${ARCH_HELP}`, 'x86_64')
     .option(
       '--mirror <url>',
       "Debian mirror (default: the one in this machine's apt configuration)",
     )
     .option('--json', 'print JSON')
-    .action(async (specs: string[], opts: { mirror?: string; json?: boolean }) => {
+    .action(async (specs: string[], opts: { mirror?: string; json?: boolean; arch: string }) => {
+      const arch = parseArch(opts.arch);
+      for (const s of specs) parseDebianSpec(s, arch);
       const out = [];
       for (const s of specs)
-        out.push(await fetchKernel(s, { ...(opts.mirror ? { mirror: opts.mirror } : {}), log }));
+        out.push(
+          await fetchKernel(s, { arch, ...(opts.mirror ? { mirror: opts.mirror } : {}), log }),
+        );
       emit(
         opts.json
           ? toJson(out)

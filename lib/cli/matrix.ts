@@ -8,17 +8,37 @@ import {
   MATRIX_SCHEMA,
   type MatrixReport,
 } from '../report/matrix.js';
-import { checkVmRequirements } from '../vm/guest.js';
+import type { GuestArch } from '../vm/arch.js';
+import { checkVmRequirements, kernelFileArch } from '../vm/guest.js';
+import { parseDebianSpec, specFitsArch } from '../vm/kernels.js';
 import { runMatrix, type MatrixSpec } from '../vm/matrix.js';
 import { emit, EXIT, openOutput, parseIntOption, toJson, UsageError } from './common.js';
 import { checkKernelImage } from './era.js';
 import {
   addGuestOptions,
+  ARCH_HELP,
   collect,
   guestOptions,
+  parseArch,
   splitList,
   type GuestOpts,
 } from './guest-options.js';
+
+/**
+ * The Debian columns: each spec for each architecture, side by side per
+ * spec; a flavour one architecture has only (6.12:16k) for that one only.
+ */
+export function debianColumns(debian: string[], arches: GuestArch[]): MatrixSpec[] {
+  return debian.flatMap((d) => {
+    const fits = arches.filter((a) => specFitsArch(d, a));
+    // No architecture has it: the error names the flavours there are.
+    if (!fits.length) parseDebianSpec(d, arches[0]!);
+    return fits.map((arch) => {
+      parseDebianSpec(d, arch);
+      return { debian: d, arch };
+    });
+  });
+}
 
 export function registerMatrix(program: Command): void {
   addGuestOptions(
@@ -33,7 +53,13 @@ export function registerMatrix(program: Command): void {
       )
       .option(
         '--debian <specs>',
-        'Debian kernels, comma-separated (repeatable): 5.10,6.12,sid',
+        'Debian kernels, comma-separated (repeatable): 5.10,6.12,sid; :16k for the arm64-16k flavour (6.12:16k)',
+        collect,
+        [],
+      )
+      .option(
+        '--arch <arches>',
+        `architectures of the Debian kernels, comma-separated (repeatable): ${ARCH_HELP}`,
         collect,
         [],
       )
@@ -48,7 +74,14 @@ export function registerMatrix(program: Command): void {
       'after',
       `
 Each column's header says where its kernel came from: a Debian package and its
-version, the tree and version \`kernels build\` built it from, or a file.
+version, the tree and version \`kernels build\` built it from, or a file; and
+the architecture and page size the guest ran with. Every --debian kernel is
+booted for every --arch (x86_64 and arm64 side by side per kernel; a flavour
+only one architecture has, like :16k, for that one); a --kernel image boots on
+its own architecture (a bzImage on x86_64, an arm64 Image on arm64).
+arm64 guests need qemu-system-aarch64 (apt-get install qemu-system-arm) and
+boot under TCG on other machines; their user space is Debian's arm64 nodejs and
+busybox-static, fetched and cached.
 --kernel is an image to boot (a version such as 6.12 goes in --debian); each
 kernel's cases are judged by the era its version falls in, unless --era names
 one era for all. --output is checked before the first guest boots.
@@ -60,6 +93,7 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
         opts: GuestOpts & {
           kernel: string[];
           debian: string[];
+          arch: string[];
           jobs?: string;
           format: string;
           output?: string;
@@ -70,20 +104,23 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
             `unknown format ${JSON.stringify(opts.format)}: use one of table, md, html, json`,
           );
         }
-        const specs: MatrixSpec[] = [
-          ...splitList(opts.kernel).map((k) => {
-            checkKernelImage(k);
-            return { kernel: k };
-          }),
-          ...splitList(opts.debian).map((d) => ({ debian: d })),
-        ];
+        const arches = [...new Set(splitList(opts.arch).map(parseArch))];
+        if (!arches.length) arches.push('x86_64');
+        const files = splitList(opts.kernel).map((k) => {
+          checkKernelImage(k);
+          return { kernel: k, arch: kernelFileArch(k) };
+        });
+        const specs: MatrixSpec[] = [...files, ...debianColumns(splitList(opts.debian), arches)];
         if (!specs.length)
           throw new UsageError('give kernels with --kernel PATH,... or --debian 5.10,6.12,sid');
         const jobs = opts.jobs ? parseIntOption('--jobs', opts.jobs, 1, 64) : cpus().length;
         const o = guestOptions(opts);
         const out = openOutput(opts.output);
         // Before the first kernel: a missing tool ends the command, not one column.
-        checkVmRequirements();
+        checkVmRequirements(
+          specs.map((s) => s.arch ?? 'x86_64'),
+          o.accel,
+        );
         const t0 = performance.now();
         const startedAt = new Date();
         const kernels = await runMatrix(specs, { ...o, jobs });

@@ -2,9 +2,16 @@
 import type { Command } from 'commander';
 import { exitCodeOf } from '../report/report.js';
 import { runInVm } from '../vm/guest.js';
+import { parseDebianSpec } from '../vm/kernels.js';
 import { emit, openOutput, UsageError } from './common.js';
 import { checkKernelImage } from './era.js';
-import { addGuestOptions, guestOptions, type GuestOpts } from './guest-options.js';
+import {
+  addGuestOptions,
+  ARCH_HELP,
+  guestOptions,
+  parseArch,
+  type GuestOpts,
+} from './guest-options.js';
 import { formatReport, parseFormat } from './run.js';
 
 export function registerVm(program: Command): void {
@@ -16,11 +23,15 @@ export function registerVm(program: Command): void {
       )
       .option(
         '--kernel <path>',
-        'a kernel image (bzImage/vmlinuz) to boot; its version names the era that judges it, unless --era',
+        'a kernel image to boot (an x86 bzImage or an arm64 Image); its version names the era that judges it, unless --era',
       )
       .option(
         '--debian <spec>',
-        'a Debian cloud kernel: a series (5.10, 6.1, 6.12, 7) or a suite (bullseye, bookworm, trixie, sid, experimental)',
+        'a Debian kernel: a series (5.10, 6.1, 6.12, 7) or a suite (bullseye, bookworm, trixie, sid, experimental); the cloud flavour, or :16k for arm64-16k (6.12:16k)',
+      )
+      .option(
+        '--arch <arch>',
+        `the guest's architecture: ${ARCH_HELP}; another than this machine's boots under TCG; a --kernel image boots on its own`,
       )
       .option('--format <format>', 'table, json, ktap, junit or html', 'table')
       .option('-o, --output <file>', 'write the report to a file'),
@@ -28,7 +39,11 @@ export function registerVm(program: Command): void {
     .addHelpText(
       'after',
       `
-Needs qemu-system-x86_64 and a static busybox (apt-get install qemu-system-x86 busybox-static).
+Needs qemu-system-x86_64 and a static busybox (apt-get install qemu-system-x86 busybox-static);
+for arm64 guests qemu-system-aarch64 (apt-get install qemu-system-arm), apt-get and dpkg-deb:
+their node, busybox and libraries are Debian's arm64 packages, fetched and cached, and the
+addon is the arm64 prebuild (built with npm run build:prebuilds in a clone when missing).
+arm64 guests boot on QEMU's virt machine with -cpu max (4, 16 and 64 KiB pages).
 Inside the guest the probe runs as root with vm.max_map_count lowered (--guest-limit)
 and the accounting invariants enabled: the guest is thrown away afterwards. QEMU is
 stopped as soon as the guest's report has arrived and matches its checksum.
@@ -42,21 +57,30 @@ Exit status: as run (0, 1, 4); 2 on a usage error.`,
     )
     .action(
       async (
-        opts: GuestOpts & { kernel?: string; debian?: string; format: string; output?: string },
+        opts: GuestOpts & {
+          kernel?: string;
+          debian?: string;
+          arch?: string;
+          format: string;
+          output?: string;
+        },
       ) => {
         const format = parseFormat(opts.format);
         if (!opts.kernel === !opts.debian)
           throw new UsageError('give exactly one of --kernel PATH and --debian SPEC');
+        const arch = opts.arch !== undefined ? parseArch(opts.arch) : undefined;
         const o = guestOptions(opts);
         if (opts.kernel) checkKernelImage(opts.kernel);
+        else parseDebianSpec(opts.debian!, arch ?? 'x86_64');
         const out = openOutput(opts.output);
         // runInVm() checks the requirements first.
         const r = await runInVm({
           ...o,
           ...(opts.kernel ? { kernel: opts.kernel } : { debian: opts.debian! }),
+          ...(arch ? { arch } : {}),
         });
         o.log?.(
-          `Linux ${r.report.kernel.release} (${r.origin}): ${(r.elapsedMs / 1000).toFixed(1)} s (${r.accel})`,
+          `Linux ${r.report.kernel.release} (${r.report.kernel.arch}, ${r.origin}): ${(r.elapsedMs / 1000).toFixed(1)} s (${r.accel})`,
         );
         emit(formatReport(r.report, format), out);
         process.exitCode = exitCodeOf(r.report);

@@ -102,7 +102,7 @@ export interface ModelEnv {
   /** vm.mmap_min_addr in bytes. */
   mmapMinAddr: number;
   overcommit: Overcommit;
-  /** TASK_SIZE in pages (x86-64: 2^47 - 4096 bytes). */
+  /** TASK_SIZE in pages (x86-64: 2^47 bytes less a page; arm64: 2^vabits_actual bytes). */
   taskSize: number;
   /** First page of the experiment window: the trace names pages as W+n from it. */
   window?: number;

@@ -10,6 +10,8 @@ export const MATRIX_SCHEMA = 'mremap-probe/matrix-report/v1';
 export interface MatrixKernel {
   /** What the user asked for: a Debian spec or a kernel file. */
   spec: string;
+  /** The guest's architecture (x86_64, arm64); absent in matrices from before arm64 guests. */
+  arch?: string;
   /** Where the kernel came from: a Debian package, a tree it was built from, a file. */
   origin?: string;
   /** The same in a few words, for the column's header. */
@@ -51,9 +53,16 @@ function caseIds(m: MatrixReport): string[] {
   return ids;
 }
 
+/** The architecture and page size a column's guest ran with: "aarch64, 16 KiB pages". */
+export function archText(k: MatrixKernel): string {
+  if (k.report) return `${k.report.kernel.arch}, ${k.report.kernel.pageSize / 1024} KiB pages`;
+  return k.arch ?? '';
+}
+
 function headers(m: MatrixReport): string[][] {
   return m.kernels.map((k) => [
     k.release ?? k.spec,
+    archText(k),
     k.originShort ?? k.spec,
     k.report ? `version: ${k.report.era.byVersion}` : 'no report',
     k.report
@@ -95,11 +104,12 @@ export function formatMatrixTable(m: MatrixReport, markdown = false): string {
   }
   out.push('');
   for (const k of m.kernels) {
-    if (k.error) out.push(`${k.spec}: ERROR: ${k.error.split('\n')[0]}`);
+    if (k.error)
+      out.push(`${k.spec}${k.arch ? ` (${k.arch})` : ''}: ERROR: ${k.error.split('\n')[0]}`);
     else if (k.report) {
       const s = k.report.summary.counts;
       out.push(
-        `${k.release}${k.origin ? ` (${k.origin})` : ''}: ${s.pass} pass, ${s['fail:destroyed']} fail:destroyed, ${s['fail:model']} fail:model, ${s['fail:invariant']} fail:invariant, ${s['fail:contract'] ?? 0} fail:contract, ${s.skip} skip, ${s.broken} broken; era scores ${ERAS.map((e) => `${e} ${k.report!.era.scores[e].matched}`).join(', ')}`,
+        `${k.release} (${archText(k)}${k.origin ? `; ${k.origin}` : ''}): ${s.pass} pass, ${s['fail:destroyed']} fail:destroyed, ${s['fail:model']} fail:model, ${s['fail:invariant']} fail:invariant, ${s['fail:contract'] ?? 0} fail:contract, ${s.skip} skip, ${s.broken} broken; era scores ${ERAS.map((e) => `${e} ${k.report!.era.scores[e].matched}`).join(', ')}`,
       );
     }
   }

@@ -39,15 +39,16 @@ export interface CaseReport {
   elapsedMs: number | null;
 }
 
-/** The kernel as reports name it (as `info` does). */
+/** The kernel as reports name it (as `info` does); reports from before vaBits was measured lack it. */
 export type KernelJson = Pick<
   KernelFacts,
   'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
->;
+> &
+  Partial<Pick<KernelFacts, 'vaBits'>>;
 
 export function kernelJson(k: KernelFacts): KernelJson {
-  const { release, version, arch, pageSize, maxMapCount, gateVma } = k;
-  return { release, version, arch, pageSize, maxMapCount, gateVma };
+  const { release, version, arch, pageSize, maxMapCount, gateVma, vaBits } = k;
+  return { release, version, arch, pageSize, maxMapCount, gateVma, vaBits };
 }
 
 export interface RunReport {

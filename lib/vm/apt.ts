@@ -183,3 +183,23 @@ export function aptEnv(
   }
   return env;
 }
+
+/** A package's version in a suite. */
+export interface Candidate {
+  pkg: string;
+  version: string;
+  suite: string;
+}
+
+/** `apt-cache madison` rows: package | version | source suite/component arch. */
+export function madison(apt: AptEnv, pkg: string): Candidate[] {
+  const out = apt.run(['apt-cache', 'madison', pkg]);
+  const rows: Candidate[] = [];
+  for (const line of out.split('\n')) {
+    const cols = line.split('|').map((c) => c.trim());
+    if (cols.length < 3 || cols[0] !== pkg) continue;
+    const suite = / (\S+?)\/main /.exec(` ${cols[2]} `)?.[1];
+    if (suite) rows.push({ pkg, version: cols[1]!, suite });
+  }
+  return rows;
+}

@@ -4,15 +4,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SCHEMA, type RunReport } from '../report/report.js';
+import { ARCHES, hostArch, imageArch, imageHead, type GuestArch } from './arch.js';
 import type { BuiltFrom } from './build.js';
 import { buildInitramfs, findBusybox, RequirementError } from './initramfs.js';
-import { fetchKernel, listKernels, type CachedKernel } from './kernels.js';
+import { fetchKernel, KernelSpecError, listKernels, type CachedKernel } from './kernels.js';
 import { boot, findQemu, GuestError, kvmWorks, type Accel } from './qemu.js';
 
 export interface VmOptions {
   /** A kernel image file, or a Debian spec to fetch. */
   kernel?: string;
   debian?: string;
+  /** The guest's architecture: Debian kernels default to x86_64, a kernel file has its own. */
+  arch?: GuestArch;
   mirror?: string;
   filters?: string[];
   era?: string;
@@ -29,6 +32,7 @@ export interface VmOptions {
 export interface GuestKernel {
   /** What the user asked for: a Debian spec or a file. */
   spec: string;
+  arch: GuestArch;
   file: string;
   /** For people: "Debian linux-image-... 6.12.57-1 (trixie)", "built from DIR ...", "file PATH". */
   origin: string;
@@ -40,6 +44,7 @@ export interface GuestKernel {
 
 export interface VmResult {
   spec: string;
+  arch: GuestArch;
   kernelFile: string;
   origin: string;
   originShort: string;
@@ -53,10 +58,33 @@ export interface VmResult {
 
 export const DEFAULT_GUEST_LIMIT = 4096;
 
-/** Checks what the VM needs before any work, with how to install it. */
-export function checkVmRequirements(): void {
-  findQemu();
-  findBusybox();
+/**
+ * Checks what guests of these architectures need before any work, with how
+ * to install it; KVM runs only this machine's own.
+ */
+export function checkVmRequirements(
+  arches: GuestArch[] = ['x86_64'],
+  accel: VmOptions['accel'] = 'auto',
+): void {
+  for (const a of new Set(arches)) {
+    if (accel === 'kvm' && a !== hostArch())
+      throw new RequirementError(`KVM cannot run an ${a} guest on this ${process.arch} machine`);
+    findQemu(a);
+    // Another architecture's busybox comes from Debian, with its node.
+    if (a === hostArch()) findBusybox();
+  }
+}
+
+/**
+ * The architecture a kernel file boots on: its header's (an x86 bzImage, an
+ * arm64 Image), else `asked`, else x86_64. An image of another architecture
+ * than `asked` is a KernelSpecError.
+ */
+export function kernelFileArch(path: string, asked?: GuestArch): GuestArch {
+  const found = imageArch(imageHead(path));
+  if (found && asked && found !== asked)
+    throw new KernelSpecError(`--kernel ${path} is an ${found} image, not ${asked}`);
+  return found ?? asked ?? 'x86_64';
 }
 
 /** Where a built kernel came from, in words. */
@@ -68,13 +96,15 @@ export function builtOrigin(b: BuiltFrom): string {
  * A kernel file, with its origin: a kernel `kernels build` made (found in the
  * cache by its sha256) says which tree and version it was built from.
  */
-export function kernelFile(path: string): GuestKernel {
+export function kernelFile(path: string, asked?: GuestArch): GuestKernel {
   if (!existsSync(path)) throw new RequirementError(`no kernel image at ${path}`);
+  const arch = kernelFileArch(path, asked);
   const sum = createHash('sha256').update(readFileSync(path)).digest('hex');
   const built = listKernels().find((k) => k.built && k.sha256 === sum);
   const b = built?.built;
   return {
     spec: path,
+    arch,
     file: path,
     origin: b ? builtOrigin(b) : `file ${resolve(path)}`,
     originShort: b
@@ -90,35 +120,46 @@ export function debianOrigin(k: CachedKernel): string {
 
 /** Resolves what the user asked for to a kernel file, fetching a Debian kernel when needed. */
 export async function guestKernel(
-  spec: { kernel?: string; debian?: string },
+  spec: { kernel?: string; debian?: string; arch?: GuestArch },
   o: { mirror?: string; log?: (s: string) => void } = {},
 ): Promise<GuestKernel> {
-  if (spec.kernel) return kernelFile(spec.kernel);
+  if (spec.kernel) return kernelFile(spec.kernel, spec.arch);
   if (!spec.debian) throw new RequirementError('give --kernel PATH or --debian SPEC');
+  const arch = spec.arch ?? 'x86_64';
   const debian = await fetchKernel(spec.debian, {
+    arch,
     ...(o.mirror ? { mirror: o.mirror } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
+  // A flavour other than the cloud one is named in the column's header.
+  const flavour =
+    debian.flavour && debian.flavour !== ARCHES[arch].flavours.cloud ? ` ${debian.flavour}` : '';
   return {
     spec: spec.debian,
+    arch,
     file: debian.vmlinuz,
     origin: debianOrigin(debian),
-    originShort: `Debian ${debian.packageVersion} (${debian.suite})`,
+    originShort: `Debian ${debian.packageVersion}${flavour} (${debian.suite})`,
     debian,
   };
 }
 
-/** The initramfs, and the accelerator (KVM probed once with the first kernel). */
+/**
+ * The initramfs for guests of `arch`, and the accelerator: KVM only for this
+ * machine's architecture (probed once with the first kernel), TCG otherwise.
+ */
 export async function prepareGuests(
+  arch: GuestArch,
   probeKernel: string,
   o: Pick<VmOptions, 'accel' | 'log'>,
 ): Promise<{ initrd: string; accel: Accel }> {
-  checkVmRequirements();
-  const initrd = buildInitramfs(process.arch, o.log);
+  checkVmRequirements([arch], o.accel);
+  const native = arch === hostArch();
+  const initrd = buildInitramfs(arch, o.log);
   const accel: Accel =
     o.accel === 'kvm' || o.accel === 'tcg'
       ? o.accel
-      : (await kvmWorks(probeKernel, initrd, o.log))
+      : native && (await kvmWorks(arch, probeKernel, initrd, o.log))
         ? 'kvm'
         : 'tcg';
   return { initrd, accel };
@@ -147,9 +188,10 @@ export async function runGuest(
 ): Promise<VmResult> {
   const t0 = performance.now();
   o.log?.(
-    `booting ${k.debian ? `Linux ${k.debian.release}` : k.file} under ${setup.accel.toUpperCase()}`,
+    `booting ${k.debian ? `Linux ${k.debian.release}` : k.file} under ${setup.accel.toUpperCase()}${k.arch === hostArch() ? '' : ` (${k.arch})`}`,
   );
   const b = await boot({
+    arch: k.arch,
     kernel: k.file,
     initrd: setup.initrd,
     args: guestArgs(o),
@@ -171,6 +213,7 @@ export async function runGuest(
     throw new GuestError(`the guest wrote a report of schema ${report.schema}`, b.consoleTail);
   return {
     spec: k.spec,
+    arch: k.arch,
     kernelFile: k.file,
     origin: k.origin,
     originShort: k.originShort,
@@ -186,12 +229,16 @@ export async function runGuest(
 /** One kernel, start to end: resolve it, prepare the guest, boot it. */
 export async function runInVm(o: VmOptions): Promise<VmResult> {
   const t0 = performance.now();
-  checkVmRequirements();
+  if (o.debian) checkVmRequirements([o.arch ?? 'x86_64'], o.accel);
   const k = await guestKernel(
-    { ...(o.kernel ? { kernel: o.kernel } : {}), ...(o.debian ? { debian: o.debian } : {}) },
+    {
+      ...(o.kernel ? { kernel: o.kernel } : {}),
+      ...(o.debian ? { debian: o.debian } : {}),
+      ...(o.arch ? { arch: o.arch } : {}),
+    },
     { ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.log ? { log: o.log } : {}) },
   );
-  const setup = await prepareGuests(k.file, o);
+  const setup = await prepareGuests(k.arch, k.file, o);
   const r = await runGuest(k, setup, o);
   return { ...r, elapsedMs: performance.now() - t0 };
 }

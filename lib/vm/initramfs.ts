@@ -1,10 +1,11 @@
 // The guest's user space: an initramfs the probe builds itself, so that any
 // kernel of the guest's architecture with initramfs support boots it (Debian's
-// cloud kernels have neither 9p nor virtiofs). It holds busybox (static), this
-// machine's node with the shared libraries it needs, the built package with
-// the addon for the guest's architecture, and an /init that runs the probe,
-// sends the report out on the second serial port, framed, and reboots (which
-// ends QEMU on any kernel, under -no-reboot).
+// cloud kernels have neither 9p nor virtiofs). It holds a static busybox, a
+// node with the shared libraries it needs (this machine's for a guest of its
+// own architecture; Debian's, fetched through apt, for another), the built
+// package with the addon for the guest's architecture, and an /init that runs
+// the probe, sends the report out on the second port, framed, and reboots
+// (which ends QEMU on any kernel, under -no-reboot).
 // Written as a newc cpio archive by hand; cached by content.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,7 +16,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  readSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -24,7 +24,10 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { addonCandidates, packageRoot } from '../native.js';
+import { ARCHES, type GuestArch } from './arch.js';
 import { cacheDir } from './cache.js';
+import { closure, readElf, resolveInRoot, sharedBuiltins, type RootFile } from './elf.js';
+import { guestUserland } from './userland.js';
 
 export class RequirementError extends Error {
   constructor(message: string) {
@@ -33,7 +36,7 @@ export class RequirementError extends Error {
   }
 }
 
-/** A static busybox: Debian's busybox-static installs it as /bin/busybox. */
+/** A static busybox for this machine: Debian's busybox-static installs it as /bin/busybox. */
 export function findBusybox(): string {
   for (const p of [process.env.MREMAP_PROBE_BUSYBOX, '/bin/busybox', '/usr/bin/busybox'].filter(
     Boolean,
@@ -47,34 +50,11 @@ export function findBusybox(): string {
 
 /** An ELF binary without a PT_INTERP program header needs no dynamic loader. */
 export function isStatic(path: string): boolean {
-  // The ELF header and program headers sit at the start of the file.
-  const b = Buffer.alloc(65536);
-  const fd = openSync(path, 'r');
   try {
-    readSync(fd, b, 0, b.length, 0);
-  } finally {
-    closeSync(fd);
+    return readElf(path).interp === undefined;
+  } catch {
+    return false;
   }
-  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false;
-  const phoff = Number(b.readBigUInt64LE(0x20));
-  const phentsize = b.readUInt16LE(0x36);
-  const phnum = b.readUInt16LE(0x38);
-  for (let i = 0; i < phnum; i++) {
-    if (b.readUInt32LE(phoff + i * phentsize) === 3) return false; // PT_INTERP
-  }
-  return true;
-}
-
-/** The shared libraries (and loader) a dynamic binary needs, from ldd. */
-export function sharedLibraries(binary: string): string[] {
-  const r = spawnSync('ldd', [binary], { encoding: 'utf8' });
-  if (r.status !== 0) return [];
-  const out = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m) out.add(m[1]!);
-  }
-  return [...out];
 }
 
 interface Entry {
@@ -102,8 +82,49 @@ export function guestAddon(arch: string = process.arch): string {
   );
 }
 
+/** The newest modification time under the native sources of a clone. */
+function nativeSourcesTime(): number {
+  let newest = statSync(join(packageRoot, 'binding.gyp')).mtimeMs;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(packageRoot, 'native'));
+  return newest;
+}
+
+/**
+ * The addon for a guest of another architecture (Node's names): in a clone
+ * (scripts/prebuild.mjs is there) the prebuild is built with `npm run
+ * build:prebuilds`'s script when it is missing or older than the native
+ * sources; an installed package takes the prebuild it carries.
+ */
+export function ensureGuestAddon(arch: string, log: (s: string) => void = () => {}): string {
+  const script = join(packageRoot, 'scripts', 'prebuild.mjs');
+  if (arch === process.arch || !existsSync(script)) return guestAddon(arch);
+  let have: string | undefined;
+  try {
+    have = guestAddon(arch);
+  } catch {
+    // built below
+  }
+  if (have && statSync(have).mtimeMs >= nativeSourcesTime()) return have;
+  log(
+    `${have ? 'rebuilding' : 'building'} the prebuilt addon for linux-${arch} (scripts/prebuild.mjs ${arch})`,
+  );
+  const r = spawnSync(process.execPath, [script, arch], { cwd: packageRoot, encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-3).join(' / ');
+    throw new RequirementError(`the prebuilt addon for linux-${arch} could not be built: ${why}`);
+  }
+  return guestAddon(arch);
+}
+
 /** The package files the guest needs: compiled JS, the addon, runtime dependencies. */
-function packageEntries(arch: string): Entry[] {
+function packageEntries(arch: string, log: (s: string) => void): Entry[] {
   const out: Entry[] = [];
   const addTree = (abs: string, filter: (rel: string) => boolean) => {
     const walk = (dir: string) => {
@@ -117,7 +138,7 @@ function packageEntries(arch: string): Entry[] {
     };
     walk(abs);
   };
-  const addon = guestAddon(arch);
+  const addon = ensureGuestAddon(arch, log);
   if (!existsSync(join(packageRoot, 'dist', 'cli', 'main.js'))) {
     throw new RequirementError('the TypeScript is not compiled: run `npm install`');
   }
@@ -153,12 +174,17 @@ function packageEntries(arch: string): Entry[] {
 
 /**
  * /init: mount what the probe reads, run it with the arguments from the
- * kernel command line (mp.args, base64), and write the report to ttyS1 as
- * base64 lines between a header (bytes, sha256) and an end marker.
+ * kernel command line (mp.args, base64), and write the report to the report
+ * port (mp.port: ttyS1 on x86-64, the virtio console hvc0 on arm64) as
+ * base64 lines between a header (bytes, sha256) and an end marker. A kernel
+ * without that port (Debian's arm64 kernels before 6.12 build the virtio
+ * console as a module) gets the report on its console instead, with the
+ * console's log level lowered so that kernel messages keep out of it.
  */
 export const INIT_SCRIPT = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
 $B mount -t devtmpfs dev /dev
 $B mount -t tmpfs tmp /tmp
 $B mkdir -p /run && $B mount -t tmpfs run /run
@@ -170,19 +196,58 @@ eval "set -- $args"
 rc=$?
 $B cat /tmp/stderr
 echo "mremap-probe guest: exit status $rc, $($B wc -c < /tmp/report) bytes of report"
-$B stty -F /dev/ttyS1 raw -echo 2>/dev/null
+port=/dev/$($B sed -n 's/.*mp\\.port=\\([a-zA-Z0-9]*\\).*/\\1/p' /proc/cmdline)
+[ "$port" = /dev/ ] && port=/dev/ttyS1
+# A virtio console appears once its driver (when built in) has heard from QEMU.
+i=0
+while [ ! -c "$port" ] && [ -d /sys/bus/virtio/drivers/virtio_console ] && [ $i -lt 20 ]; do
+  $B sleep 1
+  i=$((i + 1))
+done
+if [ ! -c "$port" ]; then
+  echo "mremap-probe guest: no $port, the report follows on the console"
+  port=/dev/console
+  echo 1 > /proc/sys/kernel/printk
+fi
+$B stty -F "$port" raw -echo 2>/dev/null
 {
   echo "MREMAP-PROBE-REPORT-BEGIN status=$rc bytes=$($B wc -c < /tmp/report) sha256=$($B sha256sum /tmp/report | $B cut -d' ' -f1)"
   $B base64 /tmp/report
   echo "MREMAP-PROBE-REPORT-END"
-} > /dev/ttyS1
+} > "$port"
 $B sync
 # A reboot ends QEMU under -no-reboot on any kernel; poweroff -f only halts
 # a kernel without ACPI.
 $B reboot -f
 `;
 
-function entries(arch: string): Entry[] {
+/** A node and a static busybox for a guest of `arch`, with the files the node loads. */
+function guestPrograms(
+  arch: GuestArch,
+  log: (s: string) => void,
+): { node: RootFile[]; busybox: string } {
+  const spec = ARCHES[arch];
+  if (spec.node === process.arch) {
+    // This machine's own: the node that runs the probe here.
+    const node = closure('/', realpathSync(process.execPath), spec.triplet);
+    return { node: [...node, ...sharedBuiltins('/', node)], busybox: findBusybox() };
+  }
+  const own = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
+    engines?: { node?: string };
+  };
+  const minMajor = Number(/(\d+)/.exec(own.engines?.node ?? '')?.[1] ?? 20);
+  const land = guestUserland({ arch: spec.debian, minMajor, log });
+  const bb = ['/bin/busybox', '/usr/bin/busybox']
+    .map((p) => resolveInRoot(land.root, p))
+    .find((p) => p !== undefined);
+  if (!bb || !isStatic(join(land.root, bb)))
+    throw new RequirementError(`busybox-static for ${spec.debian} holds no static busybox`);
+  const node = closure(land.root, '/usr/bin/node', spec.triplet);
+  return { node: [...node, ...sharedBuiltins(land.root, node)], busybox: join(land.root, bb) };
+}
+
+function entries(arch: GuestArch, log: (s: string) => void): Entry[] {
+  const spec = ARCHES[arch];
   const list: Entry[] = [];
   const dirs = new Set<string>();
   const addDirs = (p: string) => {
@@ -193,17 +258,23 @@ function entries(arch: string): Entry[] {
     addDirs(e.path);
     list.push(e);
   };
+  const { node, busybox } = guestPrograms(arch, log);
+  // A binary of the wrong architecture would only say "exec format error" in the guest.
+  for (const f of [busybox, node[0]!.from]) {
+    const m = readElf(f).machine;
+    if (m !== spec.elfMachine)
+      throw new RequirementError(`${f} is for ELF machine ${m}, not ${spec.uname}`);
+  }
   for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'etc']) dirs.add(d);
   add({ path: 'init', mode: 0o100755, data: INIT_SCRIPT });
-  add({ path: 'bin/busybox', mode: 0o100755, from: findBusybox() });
+  add({ path: 'bin/busybox', mode: 0o100755, from: busybox });
   add({ path: 'bin/sh', mode: 0o120777, link: 'busybox' });
   add({ path: 'etc/passwd', mode: 0o100644, data: 'root:x:0:0:root:/tmp:/bin/sh\n' });
-  const node = realpathSync(process.execPath);
-  add({ path: 'usr/bin/node', mode: 0o100755, from: node });
-  for (const lib of sharedLibraries(node)) {
-    add({ path: lib.replace(/^\/+/, ''), mode: 0o100755, from: realpathSync(lib) });
-  }
-  packageEntries(arch).forEach(add);
+  // Each file where the guest's loader (or node) looks; node also as /usr/bin/node.
+  for (const f of node) add({ path: f.path.replace(/^\/+/, ''), mode: 0o100755, from: f.from });
+  if (node[0]!.path !== '/usr/bin/node')
+    add({ path: 'usr/bin/node', mode: 0o120777, link: node[0]!.path });
+  packageEntries(spec.node, log).forEach(add);
   const dirEntries = [...dirs].sort().map((d) => ({ path: d, mode: 0o040755 }));
   return [...dirEntries, ...list];
 }
@@ -223,23 +294,16 @@ function cacheKey(list: Entry[]): string {
 }
 
 /**
- * Builds (or finds in the cache) the initramfs for a guest of `arch` (Node's
- * names) and returns its path. Its node and busybox are this machine's, so for
- * now `arch` must be this machine's architecture.
+ * Builds (or finds in the cache) the initramfs for a guest of `arch` and
+ * returns its path. For this machine's architecture it takes this machine's
+ * node and busybox; for another, Debian's (fetched and cached) and the
+ * prebuilt addon.
  */
-export function buildInitramfs(
-  arch: string = process.arch,
-  log: (s: string) => void = () => {},
-): string {
-  if (arch !== process.arch) {
-    throw new RequirementError(
-      `a guest initramfs for ${arch} needs a node and a busybox for ${arch}; this machine's are ${process.arch}`,
-    );
-  }
-  const list = entries(arch);
+export function buildInitramfs(arch: GuestArch, log: (s: string) => void = () => {}): string {
+  const list = entries(arch, log);
   const key = cacheKey(list);
   const dir = cacheDir('initramfs');
-  const out = join(dir, `guest-${key}.cpio`);
+  const out = join(dir, `guest-${arch}-${key}.cpio`);
   if (existsSync(out)) return out;
   log(`building the guest initramfs (${list.length} entries)`);
   const tmp = `${out}.${process.pid}.tmp`;
@@ -276,9 +340,13 @@ export function buildInitramfs(
     closeSync(fd);
     throw err;
   }
-  // Keep the cache to a few images.
+  // Keep the cache to a few images of each architecture (older names had none).
   const old = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpio') && join(dir, f) !== out)
+    .filter(
+      (f) =>
+        (f.startsWith(`guest-${arch}-`) || /^guest-[0-9a-f]+\.cpio$/.test(f)) &&
+        join(dir, f) !== out,
+    )
     .map((f) => ({ f, t: lstatSync(join(dir, f)).mtimeMs }))
     .sort((a, b) => b.t - a.t)
     .slice(2);

@@ -1,6 +1,7 @@
 // Debian kernels for the VM: resolve a series ("5.10", "6.12", "7") or a suite
-// ("bullseye", "sid") to a cloud-amd64 kernel package, download it through the
-// private apt environment, and cache the extracted vmlinuz.
+// ("bullseye", "sid"), for an architecture and a flavour (cloud-amd64,
+// cloud-arm64, arm64-16k), to a kernel package, download it through the
+// private apt environment of that architecture, and cache the extracted image.
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -16,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKernelVersion, type KernelVersion } from '../kernel.js';
-import { aptEnv, AptError, SUITES, type AptEnv } from './apt.js';
+import { aptEnv, AptError, madison, SUITES, type AptEnv, type Candidate } from './apt.js';
+import { ARCHES, type GuestArch } from './arch.js';
 import type { BuiltFrom } from './build.js';
 import { cacheDir } from './cache.js';
 
@@ -29,6 +31,10 @@ export interface CachedKernel {
   package?: string;
   packageVersion?: string;
   suite?: string;
+  /** The guest architecture it boots on; absent in older caches, which held x86-64 only. */
+  arch?: GuestArch;
+  /** Debian's flavour (cloud-amd64, cloud-arm64, arm64-16k). */
+  flavour?: string;
   sha256: string;
   fetchedAt: string;
   built?: BuiltFrom;
@@ -43,45 +49,82 @@ export class KernelSpecError extends Error {
 
 const SUITE_ALIASES: Record<string, string> = { unstable: 'sid' };
 
-interface Candidate {
-  pkg: string;
-  version: string;
-  suite: string;
-}
-
-/** `apt-cache madison` rows: package | version | source suite/component arch. */
-function madison(apt: AptEnv, pkg: string): Candidate[] {
-  const out = apt.run(['apt-cache', 'madison', pkg]);
-  const rows: Candidate[] = [];
-  for (const line of out.split('\n')) {
-    const cols = line.split('|').map((c) => c.trim());
-    if (cols.length < 3 || cols[0] !== pkg) continue;
-    const suite = / (\S+?)\/main /.exec(` ${cols[2]} `)?.[1];
-    if (suite) rows.push({ pkg, version: cols[1]!, suite });
-  }
-  return rows;
-}
-
 function newer(a: string, b: string): boolean {
   return spawnSync('dpkg', ['--compare-versions', a, 'gt', b]).status === 0;
 }
 
+/** What `--debian` names: a series or a suite, and a flavour of an architecture. */
+export interface DebianSpec {
+  /** As the user wrote it, e.g. "6.12:16k". */
+  text: string;
+  /** The series or suite. */
+  release: string;
+  arch: GuestArch;
+  /** Debian's flavour, e.g. cloud-arm64. */
+  flavour: string;
+}
+
+/** The flavours of an architecture's kernels, by short name: cloud (the default), 16k... */
+export function flavourNames(arch: GuestArch): string[] {
+  return Object.keys(ARCHES[arch].flavours);
+}
+
+/**
+ * `SERIES|SUITE[:FLAVOUR]` for an architecture: `6.12`, `sid`, `6.12:16k`.
+ * A flavour the architecture does not have is a KernelSpecError.
+ */
+export function parseDebianSpec(text: string, arch: GuestArch): DebianSpec {
+  const [release = '', short = 'cloud', ...rest] = text.split(':');
+  const flavour = ARCHES[arch].flavours[short];
+  if (!release || rest.length || !flavour) {
+    throw new KernelSpecError(
+      !release || rest.length
+        ? `a Debian kernel is SERIES or SUITE, then :FLAVOUR if not the cloud one, not ${JSON.stringify(text)}`
+        : `${arch} kernels have no ${JSON.stringify(short)} flavour: use ${flavourNames(arch).join(' or ')}` +
+            (Object.values(ARCHES).some((a) => short in a.flavours)
+              ? ` (${short} is a flavour of ${Object.values(ARCHES)
+                  .filter((a) => short in a.flavours)
+                  .map((a) => a.id)
+                  .join(
+                    ', ',
+                  )} kernels: add --arch ${Object.values(ARCHES).find((a) => short in a.flavours)!.id})`
+              : ''),
+    );
+  }
+  return { text, release, arch, flavour };
+}
+
+/** Whether a spec's flavour exists for an architecture (6.12:16k is arm64's only). */
+export function specFitsArch(text: string, arch: GuestArch): boolean {
+  const short = text.split(':')[1] ?? 'cloud';
+  return short in ARCHES[arch].flavours;
+}
+
+/** A kernel image package of a flavour: linux-image-VERSION-FLAVOUR, VERSION as Debian writes it. */
+export function imagePackageRe(flavour: string): RegExp {
+  const f = flavour.replace(/[^a-z0-9]/g, (c) => `\\${c}`);
+  // 5.10.0-32, 6.12.117+deb13, 6.12.90+deb12.1, 7.3: the flavour starts after the version.
+  return new RegExp(
+    `^linux-image-(\\d+)\\.(\\d+)(?:\\.\\d+)?(?:-\\d+)?(?:\\+deb\\d+(?:\\.\\d+)*)?-${f}$`,
+  );
+}
+
 /** Picks the package to fetch for a spec. */
-export function resolveSpec(apt: AptEnv, spec: string): Candidate {
-  const s = SUITE_ALIASES[spec] ?? spec;
+export function resolveSpec(apt: AptEnv, spec: DebianSpec): Candidate {
+  const s = SUITE_ALIASES[spec.release] ?? spec.release;
+  const meta = `linux-image-${spec.flavour}`;
   if ((SUITES as readonly string[]).includes(s)) {
-    const meta = madison(apt, 'linux-image-cloud-amd64').find((c) => c.suite === s);
-    if (!meta) throw new KernelSpecError(`${s} has no linux-image-cloud-amd64`);
+    const m = madison(apt, meta).find((c) => c.suite === s);
+    if (!m) throw new KernelSpecError(`${s} has no ${meta}`);
     // The metapackage's Depends names the kernel it stands for.
     const depends =
-      /^Depends:\s*(.*)$/m.exec(
-        apt.run(['apt-cache', 'show', `linux-image-cloud-amd64=${meta.version}`]),
-      )?.[1] ?? '';
-    const image = /(linux-image-\S+-cloud-amd64)\b/.exec(depends)?.[1];
-    if (!image)
-      throw new KernelSpecError(
-        `cannot tell which kernel ${s}'s linux-image-cloud-amd64 stands for`,
-      );
+      /^Depends:\s*(.*)$/m.exec(apt.run(['apt-cache', 'show', `${meta}=${m.version}`]))?.[1] ?? '';
+    const re = imagePackageRe(spec.flavour);
+    const image = depends
+      .split(/[,|]/)
+      .map((d) => d.trim().split(/\s/)[0]!)
+      .find((d) => re.test(d));
+    if (!image) throw new KernelSpecError(`cannot tell which kernel ${s}'s ${meta} stands for`);
     const c = madison(apt, image).find((x) => x.suite === s) ?? madison(apt, image)[0];
     if (!c) throw new KernelSpecError(`${image} is not in the archive`);
     return c;
@@ -89,20 +132,16 @@ export function resolveSpec(apt: AptEnv, spec: string): Candidate {
   const series = /^(\d+)(?:\.(\d+))?$/.exec(s);
   if (!series) {
     throw new KernelSpecError(
-      `a kernel spec is a series (5.10, 6.12, 7) or a suite (${SUITES.join(', ')}), not ${JSON.stringify(spec)}`,
+      `a kernel spec is a series (5.10, 6.12, 7) or a suite (${SUITES.join(', ')}), not ${JSON.stringify(spec.release)}`,
     );
   }
+  const re = imagePackageRe(spec.flavour);
   const names = apt
     .run(['apt-cache', 'pkgnames', 'linux-image-'])
     .split('\n')
     .filter((n) => {
-      const m = /^linux-image-(\d+)\.(\d+)[^ ]*-cloud-amd64$/.exec(n);
-      return (
-        m &&
-        m[1] === series[1] &&
-        (series[2] === undefined || m[2] === series[2]) &&
-        !/unsigned|dbg/.test(n)
-      );
+      const m = re.exec(n);
+      return m && m[1] === series[1] && (series[2] === undefined || m[2] === series[2]);
     });
   const all = names.flatMap((n) => madison(apt, n));
   const pick = (list: Candidate[]) =>
@@ -112,7 +151,7 @@ export function resolveSpec(apt: AptEnv, spec: string): Candidate {
     );
   const chosen = pick(all.filter((c) => c.suite !== 'experimental')) ?? pick(all);
   if (!chosen)
-    throw new KernelSpecError(`no cloud-amd64 kernel of series ${s} in ${SUITES.join(', ')}`);
+    throw new KernelSpecError(`no ${spec.flavour} kernel of series ${s} in ${SUITES.join(', ')}`);
   return chosen;
 }
 
@@ -139,12 +178,18 @@ function findFile(root: string, test: (rel: string) => boolean, rel = ''): strin
 
 /** Downloads and caches the kernel for a spec; returns the cached entry. */
 export async function fetchKernel(
-  spec: string,
-  options: { mirror?: string; log?: (s: string) => void } = {},
+  text: string,
+  options: { arch?: GuestArch; mirror?: string; log?: (s: string) => void } = {},
 ): Promise<CachedKernel> {
   const log = options.log ?? (() => {});
-  const apt = aptEnv(options.mirror ? { mirror: options.mirror } : {});
-  const c = resolveSpec(apt, spec);
+  const arch = options.arch ?? 'x86_64';
+  const parsed = parseDebianSpec(text, arch);
+  const spec = `${text}${arch === 'x86_64' ? '' : ` (${arch})`}`;
+  const apt = aptEnv({
+    arch: ARCHES[arch].debian,
+    ...(options.mirror ? { mirror: options.mirror } : {}),
+  });
+  const c = resolveSpec(apt, parsed);
   const known = listKernels().find((k) => k.package === c.pkg && k.packageVersion === c.version);
   if (known) {
     log(`${spec}: ${c.pkg} ${c.version} is cached`);
@@ -197,6 +242,8 @@ export async function fetchKernel(
       package: c.pkg,
       packageVersion: c.version,
       suite: c.suite,
+      arch,
+      flavour: parsed.flavour,
       sha256: await sha256(join(out, 'vmlinuz')),
       fetchedAt: new Date().toISOString(),
     };

@@ -1,7 +1,9 @@
 // The matrix's guests: every kernel resolved first (Debian kernels fetched one
-// after another: they share apt's private state), then booted up to `jobs` at
-// a time. A kernel that fails is a column with its error, not the end.
+// after another: they share apt's private state), the guest user space of each
+// architecture built once, then booted up to `jobs` at a time. A kernel that
+// fails is a column with its error, not the end.
 import type { MatrixKernel } from '../report/matrix.js';
+import type { GuestArch } from './arch.js';
 import { KernelSpecError } from './kernels.js';
 import { RequirementError } from './initramfs.js';
 import { AptError } from './apt.js';
@@ -10,6 +12,8 @@ import { guestKernel, prepareGuests, runGuest, type GuestKernel, type VmOptions 
 export interface MatrixSpec {
   kernel?: string;
   debian?: string;
+  /** For a Debian kernel, the architecture to fetch it for; a kernel file has its own. */
+  arch?: GuestArch;
 }
 
 /** Runs `items` through `work` with at most `jobs` at once, keeping their order. */
@@ -36,7 +40,7 @@ export async function runMatrix(
 ): Promise<MatrixKernel[]> {
   const log = o.log ?? (() => {});
   const n = specs.length;
-  const resolved: (GuestKernel | { spec: string; error: string })[] = [];
+  const resolved: (GuestKernel | { spec: string; arch?: GuestArch; error: string })[] = [];
   for (const spec of specs) {
     const name = spec.kernel ?? spec.debian!;
     try {
@@ -46,22 +50,40 @@ export async function runMatrix(
       // be had is a column with its error.
       if (err instanceof RequirementError || err instanceof KernelSpecError) throw err;
       if (!(err instanceof AptError)) throw err;
-      resolved.push({ spec: name, error: (err as Error).message });
+      resolved.push({
+        spec: name,
+        ...(spec.arch ? { arch: spec.arch } : {}),
+        error: (err as Error).message,
+      });
     }
   }
-  const first = resolved.find((k): k is GuestKernel => 'file' in k);
-  const setup = first ? await prepareGuests(first.file, o) : undefined;
+  // Each architecture's initramfs and accelerator, probed with its first kernel.
+  // A user space that cannot be fetched (another architecture's, from Debian)
+  // makes that architecture's columns errors.
+  const setups = new Map<GuestArch, Awaited<ReturnType<typeof prepareGuests>> | string>();
+  for (const k of resolved) {
+    if (!('file' in k) || setups.has(k.arch)) continue;
+    try {
+      setups.set(k.arch, await prepareGuests(k.arch, k.file, o));
+    } catch (err) {
+      if (!(err instanceof AptError)) throw err;
+      log(`no ${k.arch} guest user space: ${err.message}`);
+      setups.set(k.arch, `no ${k.arch} guest user space: ${err.message}`);
+    }
+  }
   return pool(resolved, o.jobs, async (k, i) => {
     const tag = `[${i + 1}/${n}]`;
-    if (!('file' in k) || !setup)
+    const setup = 'file' in k ? setups.get(k.arch) : undefined;
+    if (!('file' in k) || typeof setup !== 'object')
       return {
         spec: k.spec,
+        ...(k.arch ? { arch: k.arch } : {}),
         origin: 'error' in k ? `${k.spec} (not fetched)` : k.origin,
         originShort: 'error' in k ? 'not fetched' : k.originShort,
         release: null,
         elapsedMs: 0,
         report: null,
-        error: 'error' in k ? k.error : 'not booted',
+        error: 'error' in k ? k.error : typeof setup === 'string' ? setup : 'not booted',
       };
     const t0 = performance.now();
     try {
@@ -75,6 +97,7 @@ export async function runMatrix(
       );
       return {
         spec: k.spec,
+        arch: k.arch,
         origin: k.origin,
         originShort: k.originShort,
         release: r.report.kernel.release,
@@ -90,6 +113,7 @@ export async function runMatrix(
       log(`${tag} ${k.spec}: ${msg.split('\n')[0]}`);
       return {
         spec: k.spec,
+        arch: k.arch,
         origin: k.origin,
         originShort: k.originShort,
         release: null,

@@ -1,9 +1,14 @@
 // Booting a kernel with the guest initramfs under QEMU, and bringing the
-// report back: the only place that runs QEMU. KVM when it works (probed with
-// a short boot, remembered for the machine's boot: on some machines nested
-// guests hang), TCG otherwise. The report comes on a second serial port,
-// base64 between a header and an end marker with its length and sha256, so
-// kernel messages on the console cannot touch it.
+// report back: the only place that runs QEMU. KVM when it works for a guest of
+// this machine's architecture (probed with a short boot, remembered for the
+// machine's boot: on some machines nested guests hang), TCG otherwise and for
+// any other architecture. The report comes on a second port (a serial port on
+// x86-64, a virtio console on arm64's `virt`), base64 between a header and an
+// end marker with its length and sha256, so kernel messages on the console
+// cannot touch it. A kernel without that port (Debian's arm64 kernels before
+// 6.12 build the virtio console as a module) writes the same frame on its
+// console, with kernel messages turned down; it is taken from the console
+// stream and checked the same way.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -19,6 +24,7 @@ import {
 } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ARCHES, type GuestArch } from './arch.js';
 import { cacheDir } from './cache.js';
 import { RequirementError } from './initramfs.js';
 
@@ -31,14 +37,15 @@ function writeFileAtomic(path: string, text: string): void {
 
 export type Accel = 'kvm' | 'tcg';
 
-export function findQemu(): string {
-  const r = spawnSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
+/** The QEMU that emulates `arch`, or RequirementError saying how to install it. */
+export function findQemu(arch: GuestArch): string {
+  const { qemu, qemuPackage } = ARCHES[arch];
+  const r = spawnSync(qemu, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0)
     throw new RequirementError(
-      'qemu-system-x86_64 is needed: install it with `apt-get install qemu-system-x86`',
+      `${qemu} is needed: install it with \`apt-get install ${qemuPackage}\``,
     );
-  }
-  return 'qemu-system-x86_64';
+  return qemu;
 }
 
 export class GuestError extends Error {
@@ -54,6 +61,7 @@ export class GuestError extends Error {
 }
 
 export interface BootOptions {
+  arch: GuestArch;
   kernel: string;
   initrd: string;
   /** Arguments for `mremap-probe` inside the guest. */
@@ -75,17 +83,30 @@ function shellQuote(a: string): string {
   return `'${a.replaceAll("'", "'\\''")}'`;
 }
 
-/** Decodes the framed report from what the second serial port received. */
-export function unframe(raw: string): { status: number; report: Buffer } {
+/**
+ * Decodes the framed report from what the report port (or the console)
+ * received. Lines between the markers that are not base64 (a kernel message
+ * on the console) are left out; the length and sha256 say whether what is
+ * left is the report.
+ */
+export function unframe(
+  raw: string,
+  where = 'the report port',
+): { status: number; report: Buffer } {
   const text = raw.replaceAll('\r', '');
   const begin = /^MREMAP-PROBE-REPORT-BEGIN status=(\d+) bytes=(\d+) sha256=([0-9a-f]{64})$/m.exec(
     text,
   );
-  if (!begin) throw new Error('no report header on the report port');
+  if (!begin) throw new Error(`no report header on ${where}`);
   const after = text.slice(begin.index + begin[0].length);
   const end = after.indexOf('\nMREMAP-PROBE-REPORT-END');
   if (end < 0) throw new Error('the report ends before its end marker');
-  const report = Buffer.from(after.slice(0, end).replace(/\s+/g, ''), 'base64');
+  const body = after
+    .slice(0, end)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[A-Za-z0-9+/=]+$/.test(l));
+  const report = Buffer.from(body.join(''), 'base64');
   if (report.length !== Number(begin[2])) {
     throw new Error(`the report has ${report.length} bytes, its header says ${begin[2]}`);
   }
@@ -94,8 +115,11 @@ export function unframe(raw: string): { status: number; report: Buffer } {
   return { status: Number(begin[1]), report };
 }
 
-/** The end marker of a framed report: once it has arrived, the report can be checked. */
+/** The markers of a framed report: once the end has arrived, the report can be checked. */
+const REPORT_BEGIN = 'MREMAP-PROBE-REPORT-BEGIN';
 const REPORT_END = 'MREMAP-PROBE-REPORT-END';
+/** The most console output kept for a report framed on it. */
+const MAX_CONSOLE = 256 << 20;
 
 /**
  * Boots the guest and resolves with its report as soon as the report has
@@ -106,12 +130,14 @@ const REPORT_END = 'MREMAP-PROBE-REPORT-END';
  * for the timeout either.
  */
 export function boot(o: BootOptions): Promise<BootResult> {
-  const qemu = findQemu();
+  const spec = ARCHES[o.arch];
+  const qemu = findQemu(o.arch);
   const work = mkdtempSync(join(tmpdir(), 'mp-vm-'));
   const reportFile = join(work, 'report');
   writeFileSync(reportFile, '');
   const args = Buffer.from(o.args.map(shellQuote).join(' ')).toString('base64');
   const argv = [
+    ...spec.machine,
     '-accel',
     o.accel,
     ...(o.accel === 'kvm' ? ['-cpu', 'host'] : ['-cpu', 'max']),
@@ -125,42 +151,62 @@ export function boot(o: BootOptions): Promise<BootResult> {
     'none',
     '-monitor',
     'none',
-    // No network card (its option ROM costs seconds under TCG) and no VGA.
+    // No network card (its option ROM costs seconds under TCG).
     '-nic',
-    'none',
-    '-vga',
     'none',
     '-kernel',
     o.kernel,
     '-initrd',
     o.initrd,
     '-append',
-    `console=ttyS0 quiet loglevel=4 panic=-1 oops=panic mp.args=${args}`,
+    `console=${spec.console} quiet loglevel=4 panic=-1 oops=panic mp.port=${spec.reportPort} mp.args=${args}`,
     '-serial',
     'stdio',
     '-chardev',
     `file,id=report,path=${reportFile}`,
-    '-device',
-    'isa-serial,chardev=report',
+    ...spec.reportDevices,
   ];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(qemu, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
+    let got: { status: number; report: Buffer } | undefined;
+    let reportMs = 0;
+    // The console's lines outside a frame (shown, and kept for errors), and all of it.
+    const tail: string[] = [];
     let partial = '';
+    let all = '';
+    let inFrame = false;
     const keep = (s: string) => {
-      tail = (tail + s).slice(-8192);
+      if (all.length < MAX_CONSOLE) all += s;
       partial += s;
       const lines = partial.split(/\r?\n/);
       partial = lines.pop() ?? '';
-      // Strip terminal control sequences the firmware prints.
-      for (const l of lines) o.onConsole?.(l.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, ''));
+      for (const raw of lines) {
+        // Strip terminal control sequences the firmware prints.
+        const l = raw.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, '');
+        if (l.startsWith(REPORT_BEGIN)) {
+          inFrame = true;
+          o.onConsole?.('(the report, framed, on the console)');
+        } else if (inFrame) inFrame = !l.startsWith(REPORT_END);
+        else {
+          tail.push(l);
+          if (tail.length > 200) tail.shift();
+          o.onConsole?.(l);
+        }
+      }
+      if (!got && s.includes('\n') && all.includes(REPORT_END)) {
+        try {
+          got = unframe(all, 'the console');
+        } catch {
+          return; // not whole yet, or damaged: the exit handler says which
+        }
+        reportMs = performance.now() - t0;
+        child.kill('SIGKILL');
+      }
     };
     child.stdout.on('data', (d: Buffer) => keep(d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => keep(d.toString('utf8')));
     let timedOut = false;
-    let got: { status: number; report: Buffer } | undefined;
-    let reportMs = 0;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -187,12 +233,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
       child.kill('SIGKILL');
     }, 100);
     const cleanTail = () =>
-      tail
-        .replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, '')
-        .replaceAll('\r', '')
-        .split('\n')
-        .slice(-25)
-        .join('\n');
+      [...tail, ...(inFrame ? [] : [partial])].slice(-25).join('\n').replaceAll('\r', '');
     const done = () => {
       clearTimeout(timer);
       clearInterval(watch);
@@ -202,16 +243,24 @@ export function boot(o: BootOptions): Promise<BootResult> {
       rmSync(work, { recursive: true, force: true });
       reject(err);
     });
-    child.on('exit', () => {
+    // 'close': after the console's last bytes, which may hold the report.
+    child.on('close', () => {
       done();
       const elapsedMs = got ? reportMs : performance.now() - t0;
       const raw = existsSync(reportFile) ? readFileSync(reportFile, 'latin1') : '';
       rmSync(work, { recursive: true, force: true });
+      const framed = () => {
+        if (got) return got;
+        // The report port, unless nothing came there and the console has a frame.
+        if (!raw.includes(REPORT_BEGIN) && all.includes(REPORT_BEGIN))
+          return unframe(all, 'the console');
+        return unframe(raw);
+      };
       try {
-        const { status, report } = got ?? unframe(raw);
+        const { status, report } = framed();
         resolve({ status, report, consoleTail: cleanTail(), elapsedMs });
       } catch (err) {
-        const panic = /Kernel panic|end Kernel panic/.test(tail);
+        const panic = /Kernel panic|end Kernel panic/.test(all.slice(-65536));
         const why = timedOut
           ? `the guest did not finish within ${Math.round(o.timeoutMs / 1000)} s`
           : panic
@@ -241,10 +290,12 @@ function bootId(): string {
  * that a machine where nested guests hang pays for the probe once.
  */
 export async function kvmWorks(
+  arch: GuestArch,
   kernel: string,
   initrd: string,
   log: (s: string) => void = () => {},
 ): Promise<boolean> {
+  if (ARCHES[arch].node !== process.arch) return false;
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
@@ -263,6 +314,7 @@ export async function kvmWorks(
   let ok = false;
   try {
     await boot({
+      arch,
       kernel,
       initrd,
       args: ['--version'],

@@ -18,7 +18,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { aptEnv, AptError, type DebianArch, type Suite } from './apt.js';
+import {
+  aptEnv,
+  AptError,
+  madison,
+  SUITES,
+  type AptEnv,
+  type DebianArch,
+  type Suite,
+} from './apt.js';
 import { cacheDir } from './cache.js';
 
 export interface Userland {
@@ -84,4 +92,60 @@ export function debianUserland(opts: {
   const land: Userland = { root: join(dir, 'root'), arch, suite, packages: plan };
   writeFileSync(manifest, JSON.stringify(land, null, 2) + '\n');
   return land;
+}
+
+/** The major version of a Debian package version: "20.19.2+dfsg-1" -> 20. */
+function majorOf(version: string): number {
+  return Number(/^(?:\d+:)?(\d+)/.exec(version)?.[1] ?? 0);
+}
+
+/**
+ * The first suite, stable releases before sid and experimental, whose nodejs
+ * is at least `minMajor` (the package's `engines`).
+ */
+export function suiteForNode(apt: AptEnv, minMajor: number): Suite {
+  const rows = madison(apt, 'nodejs');
+  const fits = SUITES.find((s) =>
+    rows.some((r) => r.suite === s && majorOf(r.version) >= minMajor),
+  );
+  if (!fits) {
+    throw new AptError(
+      `no suite has a nodejs ${minMajor} or later for ${apt.arch} (${rows.map((r) => `${r.version} in ${r.suite}`).join(', ') || 'none'})`,
+    );
+  }
+  return fits;
+}
+
+/**
+ * Debian's node (from the first suite whose nodejs satisfies `minMajor`) and
+ * a static busybox for `arch`: a guest's user space. A cached one whose node
+ * still fits is taken without asking apt.
+ */
+export function guestUserland(opts: {
+  arch: DebianArch;
+  minMajor: number;
+  mirror?: string;
+  log?: (s: string) => void;
+}): Userland {
+  const packages = ['busybox-static', 'nodejs'];
+  const suffix = `-${opts.arch}-${packages.join('+')}`;
+  for (const d of readdirSync(cacheDir('userland')).filter((d) => d.endsWith(suffix))) {
+    try {
+      const land = JSON.parse(
+        readFileSync(join(cacheDir('userland'), d, 'userland.json'), 'utf8'),
+      ) as Userland;
+      const node = land.packages.find((p) => p.name === 'nodejs');
+      if (node && majorOf(node.version) >= opts.minMajor && existsSync(land.root)) return land;
+    } catch {
+      // not fetched whole: fetch it again below
+    }
+  }
+  const apt = aptEnv({ arch: opts.arch, ...(opts.mirror ? { mirror: opts.mirror } : {}) });
+  return debianUserland({
+    arch: opts.arch,
+    packages,
+    suite: suiteForNode(apt, opts.minMajor),
+    ...(opts.mirror ? { mirror: opts.mirror } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
 }

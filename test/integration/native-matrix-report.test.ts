@@ -79,11 +79,14 @@ describe.skipIf(!isLinux)('matrix drawings', () => {
     const table = formatMatrixTable(m);
     const lines = table.split('\n');
     expect(lines[0]).toMatch(/^case\s+/);
-    // Under the release, where the kernel came from (the spec when nothing says).
-    expect(lines[1]).toMatch(/^\s+host\s+file: vmlinuz\s+broken\.img/);
-    expect(lines[2]).toContain(`version: ${a.era.byVersion}`);
-    expect(lines[3]).toContain(`behaviour: ${a.era.byBehaviour}`);
-    expect(table).toContain(`${b.kernel.release} (file /boot/vmlinuz): `);
+    // Under the release, the architecture and page size the guest ran with, then
+    // where the kernel came from (the spec when nothing says).
+    const arch = `${a.kernel.arch}, ${a.kernel.pageSize / 1024} KiB pages`;
+    expect(lines[1]).toMatch(new RegExp(`^\\s+${arch}\\s+${arch}\\s*$`));
+    expect(lines[2]).toMatch(/^\s+host\s+file: vmlinuz\s+broken\.img/);
+    expect(lines[3]).toContain(`version: ${a.era.byVersion}`);
+    expect(lines[4]).toContain(`behaviour: ${a.era.byBehaviour}`);
+    expect(table).toContain(`${b.kernel.release} (${arch}; file /boot/vmlinuz): `);
     for (const c of a.cases)
       expect(table).toMatch(new RegExp(`^${c.id.replace(/[+.]/g, '\\$&')}\\s`, 'm'));
     expect(table).toMatch(/broken\.img: ERROR: the guest kernel panicked/);

@@ -30,6 +30,23 @@ describe('the report frame on the second serial port', () => {
     expect(() => unframe(bad)).toThrow(/sha256|bytes/);
   });
 
+  it('leaves out whole lines that are not base64, as a kernel message on the console', () => {
+    const lines = frame(report, 1).split('\n');
+    lines.splice(3, 0, '[   12.345678] virtio_net virtio0: some message');
+    const got = unframe(`boot noise\n${lines.join('\n')}`, 'the console');
+    expect(got.report.toString()).toBe(report);
+  });
+
+  it('refuses a report a message broke into mid-line: its sha256 says so', () => {
+    const lines = frame(report, 1).split('\n');
+    lines[3] = `${lines[3]!.slice(0, 20)}[   12.3] x\n${lines[3]!.slice(20)}`;
+    expect(() => unframe(lines.join('\n'))).toThrow(/sha256|bytes/);
+  });
+
+  it('names where it looked when there is no header', () => {
+    expect(() => unframe('login: ', 'the console')).toThrow(/no report header on the console/);
+  });
+
   it('refuses a cut report, and no report', () => {
     expect(() => unframe(frame(report).split('MREMAP-PROBE-REPORT-END')[0]!)).toThrow(/end marker/);
     expect(() => unframe('[    1.2] Kernel panic - not syncing\n')).toThrow(/no report header/);
