@@ -248,6 +248,9 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
     if (limits.set.length) {
       const sr = lab.exec(limits.set);
       if (sr.some((r) => r.ret < 0n) || sr.length < limits.set.length) {
+        // Put back what was set before the failure: a tight RLIMIT_AS left
+        // behind would refuse every later mapping in this child.
+        lab.exec(limits.restore);
         return {
           status: 'broken',
           reason: 'could not set the limits or drop the capabilities the case needs',
