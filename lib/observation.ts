@@ -61,6 +61,8 @@ export interface ObservedRun {
   inputs: CaseInputs;
   elapsedMs: number;
   accounting?: AccountingMeasure;
+  /** locked-vm cases: the child's VmLck (kB) before the layout and after the window was unmapped. */
+  lockedVm?: { beforeKb: number; afterKb: number };
 }
 
 /** mm's counters at the call, as the model starts from them. */

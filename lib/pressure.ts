@@ -82,6 +82,8 @@ export class PressureLab {
    */
   private base: number;
   private region = 0;
+  /** The child's VmLck (kB) after the last case's window was unmapped: locked pages it leaked. */
+  lockedKb = 0;
 
   private constructor(
     lab: Lab,

@@ -6,12 +6,18 @@ import { join } from 'node:path';
 import { explainCase } from './explain.js';
 import { PROT_BITS, flagBits, flagText } from './bits.js';
 import { cycleDriftPages } from './judge/accounting.js';
+import { lockedDriftPages } from './judge/locked-vm.js';
 import { ERAS, type EraId } from './model/types.js';
 import { packageRoot } from './native.js';
 import type { RunReport } from './report/report.js';
 import type { Scenario } from './scenarios/types.js';
 
 const BACKING = { anon: 'BACK_ANON', shmem: 'BACK_SHMEM', memfd: 'BACK_MEMFD' } as const;
+const INVARIANT_ENUM = {
+  accounting: 'INV_ACCOUNTING',
+  'in-place': 'INV_IN_PLACE',
+  'locked-vm': 'INV_LOCKED_VM',
+} as const;
 
 function cString(s: string): string {
   return JSON.stringify(s).replaceAll('\\u', '\\x').replaceAll('*/', '*\\/');
@@ -39,6 +45,14 @@ export function modelOutcomes(
     }
     if (s.invariant === 'in-place') {
       return { era, broken: !r.ok, what: r.ok ? 'succeeds' : `fails with ${r.errno}` };
+    }
+    if (s.invariant === 'locked-vm') {
+      const d = lockedDriftPages(x.prediction, x.placement, x.start.lockedVm);
+      return {
+        era,
+        broken: d !== 0,
+        what: d !== 0 ? `${d} page(s) stay counted in locked_vm` : 'locked_vm kept',
+      };
     }
     if (r.ok) return { era, broken: false, what: 'succeeds' };
     return {
@@ -93,7 +107,9 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
       ? 'mremap must change Committed_AS by exactly the charged pages it leaves mapped'
       : s.invariant === 'in-place'
         ? 'a call that needs no new VMA must not fail for map-count reasons'
-        : 'a call that returns an error must leave every mapping and page as it was';
+        : s.invariant === 'locked-vm'
+          ? 'once everything is unmapped, locked_vm (VmLck) is what it was before the layout'
+          : 'a call that returns an error must leave every mapping and page as it was';
   const header = [
     '/*',
     ` * mremap-probe reproducer: ${comment(s.id)}`,
@@ -136,7 +152,7 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     `#define CASE_ID ${cString(s.id)}`,
     `#define CASE_SUMMARY ${cString(s.summary)}`,
     'enum { BACK_ANON, BACK_SHMEM, BACK_MEMFD };',
-    'enum { INV_NONE, INV_IN_PLACE, INV_ACCOUNTING };',
+    'enum { INV_NONE, INV_IN_PLACE, INV_ACCOUNTING, INV_LOCKED_VM };',
     '/* prot: 3 = PROT_READ|PROT_WRITE, 1 = PROT_READ, 0 = PROT_NONE */',
     'struct piece {',
     '  const char *label;',
@@ -176,7 +192,7 @@ export function generateRepro(s: Scenario, o: ReproOptions): string {
     `  .memlock_headroom = ${s.limits?.memlock?.headroom ?? -1}, /* RLIMIT_MEMLOCK = VmLck + this many pages */`,
     `  .drop_ipc_lock = ${s.requires?.dropCaps?.includes('CAP_IPC_LOCK') ? 1 : 0},`,
     `  .drop_sys_rawio = ${s.requires?.dropCaps?.includes('CAP_SYS_RAWIO') ? 1 : 0},`,
-    `  .invariant = ${s.invariant === 'accounting' ? 'INV_ACCOUNTING' : s.invariant === 'in-place' ? 'INV_IN_PLACE' : 'INV_NONE'},`,
+    `  .invariant = ${s.invariant ? INVARIANT_ENUM[s.invariant] : 'INV_NONE'},`,
     `  .repeat = ${s.repeat ?? 0},`,
     `  .min_major = ${s.requires?.minKernel?.[0] ?? 0},`,
     `  .min_minor = ${s.requires?.minKernel?.[1] ?? 0},`,

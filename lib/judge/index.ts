@@ -15,6 +15,7 @@ import { describeDifference } from './differences.js';
 import { predictEras } from './eras.js';
 import { destroyedBetween, modelSnapshot } from './evidence.js';
 import { judgeInPlace } from './in-place.js';
+import { judgeLockedVm, lockedDriftPages, measuredLockedDrift } from './locked-vm.js';
 import { judgeMove } from './move.js';
 import type { CaseVerdict, Judged } from './verdict.js';
 
@@ -63,6 +64,10 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
       drifts[o.era] = cycleDriftPages(o.prediction, run.placement);
       matches[o.era] &&= drifts[o.era] === Math.round(run.accounting.driftPagesPerCycle);
     }
+    if (run.lockedVm) {
+      drifts[o.era] = lockedDriftPages(o.prediction, run.placement, run.inputs.lockedVm);
+      matches[o.era] &&= drifts[o.era] === measuredLockedDrift(run);
+    }
   }
   const mine = outcomes.find((o) => o.era === opts.era)!;
   if ('error' in mine) {
@@ -94,5 +99,6 @@ export function judge(run: CaseRun, opts: JudgeOptions): CaseVerdict {
   if (invariant === 'accounting' && run.accounting) {
     return judgeAccounting(j, run.accounting, drifts, diffs, base);
   }
+  if (invariant === 'locked-vm' && run.lockedVm) return judgeLockedVm(j, drifts, diffs, base);
   return judgeMove(j, diffs, words, base);
 }

@@ -41,6 +41,17 @@ export type InvariantReport =
       exitConsistent: boolean;
       /** Drift per cycle each era's model predicts, in pages. */
       predictedDriftPages: Partial<Record<EraId, number>>;
+    }
+  | {
+      kind: 'locked-vm';
+      kept: boolean;
+      /** The lab child's VmLck before the layout and after the window was unmapped. */
+      beforeKb: number;
+      afterKb: number;
+      /** Pages left locked. */
+      driftPages: number;
+      /** Pages each era's model leaves locked. */
+      predictedDriftPages: Partial<Record<EraId, number>>;
     };
 
 /** The observation and the judging era's prediction behind a verdict. */

@@ -26,6 +26,18 @@ export type DontunmapRule =
   /** Where the flag is unknown or the check does not apply. */
   | 'none';
 
+/**
+ * What MREMAP_DONTUNMAP does to an mlocked source (docs/merges.md#dontunmap):
+ * the old VMA loses VM_LOCKED on all of it, or (with the 2026 fix) only on
+ * the old range, split off first; and locked_vm gains new_len when the move
+ * accounts the new VMA before clearing the flag (6.15 until the fix), which
+ * with the flag gone from the whole old VMA leaks.
+ */
+export interface DontunmapLocked {
+  splitFirst: boolean;
+  addNew: boolean;
+}
+
 /** Where the VM_ACCOUNT charge of a growing or DONTUNMAP move is made. */
 export interface ChargePolicy {
   /**
@@ -385,18 +397,18 @@ export class Run {
    * release makes it here, copy_vma() and the page-table move to
    * `call.newAddr`, then the old range is unmapped; with MREMAP_DONTUNMAP the
    * old VMA stays mapped, emptied of private pages and no longer locked
-   * (on the whole VMA, or from 7.2 only on the part that moved: `splitLocked`).
-   * `call` is the call as (b) left it.
+   * (see DontunmapLocked). `call` is the call as (b) left it.
    */
   moveVma(
     fn: string,
     call: MremapCall,
-    o: { mapCount: MapCountRule; charge: ChargePolicy; splitLocked?: boolean },
+    o: { mapCount: MapCountRule; charge: ChargePolicy; dontunmapLocked?: DontunmapLocked },
   ): number {
     const s = this.state;
     const vma = s.lookup(call.old)!;
     const rule = o.mapCount;
-    const extra = o.splitLocked && this.dontunmap && vma.locked ? 1 : 0;
+    const locked = o.dontunmapLocked ?? { splitFirst: false, addNew: false };
+    const extra = locked.splitFirst && this.dontunmap && vma.locked ? 1 : 0;
     // 7.2 asks for one more VMA of room for a DONTUNMAP move of an mlocked VMA, which it splits.
     if (rule.fails(s.mapCount + extra, this.M)) {
       this.fail(fn, 'ENOMEM', rule.failText(s.mapCount + extra, this.M, ''));
@@ -405,17 +417,19 @@ export class Run {
     this.moveCharge(fn, vma, call, o.charge);
     const to = this.pg(call.newAddr);
     if (this.dontunmap) {
-      if (o.splitLocked && vma.locked) {
+      if (locked.splitFirst && vma.locked) {
         s.splitAt(call.old);
         s.splitAt(call.old + call.oldLen);
       }
       const src = s.lookup(call.old)!;
-      const copy = s.copyAndMove(src, call.old, call.newAddr, call.oldLen, call.newLen);
+      const wasLocked = src.locked;
+      // copy_vma() counts the copy in locked_vm when it is locked.
+      s.copyAndMove(src, call.old, call.newAddr, call.oldLen, call.newLen);
       s.dropPages(call.old, call.old + call.oldLen);
-      // The old VMA loses VM_LOCKED; locked_vm is left as it was ("we won't unmap").
-      if (src.locked) {
+      if (wasLocked) {
         src.locked = false;
-        if (copy.locked) s.lockedVm -= call.newLen;
+        // Up to 6.14, and with the fix, locked_vm is left as it was ("we won't unmap").
+        if (!locked.addNew) s.lockedVm -= call.newLen;
       }
       this.note(
         fn,

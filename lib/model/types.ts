@@ -65,6 +65,11 @@ export function atLeast(v: KernelVersion, major: number, minor: number): boolean
   return v[0] > major || (v[0] === major && v[1] >= minor);
 }
 
+/** A release of a later series, or of this series from this stable update on (a backported fix). */
+export function hasFix(v: KernelVersion, major: number, minor: number, patch: number): boolean {
+  return (v[0] === major && v[1] === minor && v[2] >= patch) || atLeast(v, major, minor + 1);
+}
+
 /** One mremap() call, in pages: lengths as PAGE_ALIGN() rounds them up. */
 export interface MremapCall {
   old: number;

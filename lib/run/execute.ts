@@ -140,8 +140,18 @@ function errnoOf(r: LabResult | undefined): string {
   return r ? native().errnoName(-Number(r.ret)) : 'stopped';
 }
 
-/** Runs a scenario in a prepared lab. Throws only when the child dies or the harness fails. */
+/**
+ * Runs a scenario in a prepared lab. Throws only when the child dies or the
+ * harness fails. A locked-vm case also reports the child's VmLck before its
+ * layout and after its window was unmapped.
+ */
 export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): CaseRun {
+  const r = runCase(pl, s, ctx);
+  if (r.status === 'observed' && r.lockedVm) r.lockedVm.afterKb = pl.lockedKb;
+  return r;
+}
+
+function runCase(pl: PressureLab, s: Scenario, ctx: ExecContext): CaseRun {
   const lab = pl.lab;
   const { facts } = ctx;
   const P = facts.pageSize;
@@ -168,13 +178,19 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
 
   const nonce = BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 52)) * 4099n + 1n);
   const fds = new Map<number, number>();
+  const vmLck = () => op.procField({ file: 'status', name: 'VmLck' });
   const teardown = () => {
     const ops: LabOp[] = all().map(([a, b]) =>
       op.munmap({ addr: addressOf(p, a), length: addressOf(p, b - a) }),
     );
     for (const fd of fds.values()) ops.push(op.close({ fd }));
-    observe(lab.exec([...ops, ...queryRanges()]));
+    const res = lab.exec([...ops, ...queryRanges(), vmLck()]);
+    observe(res);
+    // What the child has locked with the window gone: a kernel that leaks locked_vm shows here.
+    pl.lockedKb = Math.max(0, Number(res.at(-1)!.ret));
   };
+  const lockedBeforeKb =
+    s.invariant === 'locked-vm' ? Math.max(0, Number(lab.exec([vmLck()])[0]!.ret)) : 0;
 
   try {
     const memfdSteps = p.layout.filter((x) => x.kind === 'memfd');
@@ -292,7 +308,16 @@ export function executeCase(pl: PressureLab, s: Scenario, ctx: ExecContext): Cas
       queryMethod: before.method,
       ...(moved ? { movedTo: moved[0] } : {}),
     };
-    return { status: 'observed', placement: p, obs, inputs: limits.inputs, elapsedMs: 0 };
+    return {
+      status: 'observed',
+      placement: p,
+      obs,
+      inputs: limits.inputs,
+      elapsedMs: 0,
+      ...(s.invariant === 'locked-vm'
+        ? { lockedVm: { beforeKb: lockedBeforeKb, afterKb: 0 } }
+        : {}),
+    };
   } finally {
     if (lab.alive) teardown();
   }

@@ -39,6 +39,9 @@ export function runRank(s: Scenario): number {
   return child * 1_000_000 + (s.pressure === null ? -1000 : s.pressure);
 }
 
+/** The locked memory (kB) a lab child may have leaked before it is replaced. */
+const LOCKED_LEAK_KB = 1024;
+
 /** Lets signal handlers and timers run between cases. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -176,6 +179,13 @@ export class LabPool {
     try {
       const r = executeCase(pl, s, { facts: this.facts, verify, dropped: slot.dropped });
       if (r.status === 'observed') r.elapsedMs = performance.now() - t0;
+      // A kernel that leaks locked_vm (MREMAP_DONTUNMAP of mlocked VMAs before
+      // the 2026 fix) would bring the child to its RLIMIT_MEMLOCK: a fresh one
+      // takes over before that changes what the cases can do.
+      if (pl.lockedKb > LOCKED_LEAK_KB) {
+        this.slots.delete(key);
+        pl.close();
+      }
       return r;
     } catch (err) {
       // A dead child or a failed harness step: the case is broken, the run goes on.

@@ -5,6 +5,7 @@ import { inplaceFamilies } from './inplace.js';
 import { invariantFamilies } from './invariant.js';
 import { limitFamilies } from './limits.js';
 import { lowaddrFamilies } from './lowaddr.js';
+import { multiVmaFamilies } from './multivma.js';
 import { overlapFamilies } from './overlap.js';
 import type { Family, Scenario } from './types.js';
 
@@ -16,6 +17,7 @@ export const FAMILIES: Family[] = [
   ...limitFamilies,
   ...lowaddrFamilies,
   ...overlapFamilies,
+  ...multiVmaFamilies,
   ...inplaceFamilies,
   ...invariantFamilies,
 ];

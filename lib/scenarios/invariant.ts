@@ -90,6 +90,60 @@ function accounting(): Scenario[] {
   ];
 }
 
+/**
+ * locked_vm: a cycle of map, mlock, call and unmap must leave the process's
+ * locked memory where it was. Found by `explore` on 6.18: MREMAP_DONTUNMAP of
+ * an mlocked VMA leaves locked pages counted that nothing holds any more.
+ */
+function lockedVm(): Scenario[] {
+  const cycle = (
+    name: string,
+    pages: number,
+    call: Scenario['call'],
+    summary: string,
+    minKernel?: [number, number],
+  ): Scenario => ({
+    id: `invariant/locked-vm/${name}@none`,
+    family: 'invariant-locked-vm',
+    summary: `${summary}: VmLck must come back once everything is unmapped`,
+    layout: [{ label: 'old', page: OLD, pages, prot: 'rw', backing: 'anon', mlock: true }],
+    call,
+    pressure: null,
+    windowPages: WINDOW,
+    invariant: 'locked-vm',
+    ...(minKernel ? { requires: { minKernel } } : {}),
+  });
+  const dontunmap = ['MAYMOVE', 'FIXED', 'DONTUNMAP'] as const;
+  return [
+    cycle(
+      'dontunmap-part',
+      2,
+      { old: OLD, oldPages: 1, newPages: 1, flags: [...dontunmap], newAddr: DST },
+      'MREMAP_DONTUNMAP of one page of a 2-page mlocked VMA',
+      [5, 7],
+    ),
+    cycle(
+      'dontunmap-whole',
+      2,
+      { old: OLD, oldPages: 2, newPages: 2, flags: [...dontunmap], newAddr: DST },
+      'MREMAP_DONTUNMAP of a whole 2-page mlocked VMA',
+      [5, 7],
+    ),
+    cycle(
+      'fixed-part',
+      2,
+      { old: OLD, oldPages: 1, newPages: 1, flags: ['MAYMOVE', 'FIXED'], newAddr: DST },
+      'a MREMAP_FIXED move of one page of a 2-page mlocked VMA (a control)',
+    ),
+    cycle(
+      'grow',
+      2,
+      { old: OLD, oldPages: 2, newPages: 4, flags: [] },
+      'an in-place grow of a 2-page mlocked VMA (a control)',
+    ),
+  ];
+}
+
 export const invariantFamilies: Family[] = [
   {
     name: 'invariant-in-place',
@@ -102,5 +156,11 @@ export const invariantFamilies: Family[] = [
     exercises:
       'the VM_ACCOUNT charge of move_vma()/vrm_calc_charge() and the unaccounting of (b) and munmap: Committed_AS over 200 cycles and after the child exits',
     scenarios: accounting(),
+  },
+  {
+    name: 'invariant-locked-vm',
+    exercises:
+      "locked_vm through move_vma() and MREMAP_DONTUNMAP's dontunmap_complete(): VM_LOCKED cleared on the whole old VMA, and (6.15 until the 2026 fix) the copy counted before it is cleared (docs/merges.md#dontunmap)",
+    scenarios: lockedVm(),
   },
 ];

@@ -84,7 +84,7 @@ export interface Scenario {
    * (a call that needs no new VMA must not fail), 'accounting' (Committed_AS
    * must follow the charged pages left mapped, cycle after cycle).
    */
-  invariant?: 'in-place' | 'accounting';
+  invariant?: 'in-place' | 'accounting' | 'locked-vm';
   /** accounting: how many times the cycle (lay out, call, unmap the window) runs. */
   repeat?: number;
 }

@@ -457,6 +457,7 @@ static int run_case(void) {
   window = (uintptr_t)r + filler_bytes + guard;
 
   if (SPEC.invariant == INV_ACCOUNTING) return accounting_case();
+  long locked_before_kb = kb_field("/proc/self/status", "VmLck:");
 
   /* The layout: each piece mapped read-write, stamped, locked, then given its protection. */
   int memfds[NPIECES > 0 ? NPIECES : 1];
@@ -599,7 +600,17 @@ static int run_case(void) {
   printf("\nmap count after: %ld (%+ld)\n", after, after - before);
 
   int broken;
-  if (SPEC.invariant == INV_IN_PLACE) {
+  if (SPEC.invariant == INV_LOCKED_VM) {
+    /* Everything the case mapped goes; what stays locked was leaked. */
+    munmap((void *)window, (size_t)(window_pages * page_size));
+    if (moved_to) munmap((void *)moved_to, (size_t)(new_pages * page_size));
+    long locked_after_kb = kb_field("/proc/self/status", "VmLck:");
+    broken = locked_after_kb != locked_before_kb;
+    printf("\nThe invariant: once everything is unmapped, locked_vm is what it was before.\n");
+    printf("VmLck: %ld kB before the layout, %ld kB after.\n", locked_before_kb, locked_after_kb);
+    printf(broken ? "BROKEN: %ld kB stay counted as locked.\n" : "kept.\n",
+           locked_after_kb - locked_before_kb);
+  } else if (SPEC.invariant == INV_IN_PLACE) {
     broken = err != 0;
     printf("\nThe invariant: a call that needs no new VMA must not fail for map-count reasons.\n");
     printf(broken ? "BROKEN: it failed with %s at map count %ld.\n"

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainCase } from '../../lib/explain.js';
 import { cycleDriftPages } from '../../lib/judge/accounting.js';
+import { lockedDriftPages } from '../../lib/judge/locked-vm.js';
 import { ERAS, type EraId } from '../../lib/model/types.js';
 import { catalogue } from '../../lib/scenarios/index.js';
 import { moveCase, type MoveOptions } from '../../lib/scenarios/geometry.js';
@@ -98,6 +99,21 @@ const RULES: Rule[] = [
       'multi-vma-move: a same-size move over two VMAs fails after (a) before 6.17, moves since',
     scenario: move({ old: 'next' }),
     want: eras(['EFAULT after', 'EFAULT after', 'EFAULT after', 'EFAULT after', 'ok', 'ok']),
+  },
+  {
+    check:
+      'multi-vma-move: a later VMA failing move_vma() map-count check after the first moved (6.17+)',
+    scenario: catalogue().find((x) => x.id === 'multi-vma/dst-mid/old-hole/same@M-6')!,
+    // Before 6.17 the crossing EFAULT comes after (a) unmapped part of the destination;
+    // 7.1 checks the count before anything and refuses every call at M-3 only, so it moves both.
+    want: eras([
+      'EFAULT after',
+      'EFAULT after',
+      'EFAULT after',
+      'EFAULT after',
+      'ENOMEM after',
+      'ok',
+    ]),
   },
   {
     check: 'rlimit-memlock: EAGAIN after (a) before 6.17, before since',
@@ -262,6 +278,34 @@ describe('the VM_ACCOUNT charge (docs/kernel/checks.md#vrm-delta-charge)', () =>
       expect(drift(cycle(32, 64, []))).toBe(0);
     },
   );
+});
+
+describe('locked_vm through MREMAP_DONTUNMAP (docs/merges.md#dontunmap)', () => {
+  // Pages a cycle leaves counted in locked_vm: the whole old VMA loses
+  // VM_LOCKED; from 6.15 the copy is also counted before the flag goes; the
+  // 2026 fix (6.12.114, 7.2.11) splits the old range off first.
+  const leak = (id: string, era: EraId, version?: [number, number, number]) => {
+    const s = catalogue().find((x) => x.id === id)!;
+    const x = explainCase(s, era, { maxMapCount: M, ...(version ? { version } : {}) });
+    return lockedDriftPages(x.prediction, x.placement, x.start.lockedVm);
+  };
+  it.each([
+    ['5.1-5.15', [5, 10, 0], 1, 0],
+    ['5.16-6.14', [6, 1, 0], 1, 0],
+    ['5.16-6.14', [6, 12, 113], 1, 0],
+    ['5.16-6.14', [6, 12, 114], 0, 0],
+    ['6.15-6.16', [6, 16, 0], 2, 2],
+    ['6.17-7.0', [6, 18, 44], 2, 2],
+    ['7.1+', [7, 1, 3], 2, 2],
+    ['7.1+', [7, 2, 10], 2, 2],
+    ['7.1+', [7, 2, 11], 0, 0],
+  ] as const)('%s on %j: part %i, whole %i', (era, v, part, whole) => {
+    const version = [...v] as [number, number, number];
+    expect(leak('invariant/locked-vm/dontunmap-part@none', era, version)).toBe(part);
+    expect(leak('invariant/locked-vm/dontunmap-whole@none', era, version)).toBe(whole);
+    expect(leak('invariant/locked-vm/fixed-part@none', era, version)).toBe(0);
+    expect(leak('invariant/locked-vm/grow@none', era, version)).toBe(0);
+  });
 });
 
 describe('features within an era follow the version', () => {

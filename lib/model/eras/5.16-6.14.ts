@@ -17,7 +17,12 @@ function body(r: Run): ModelReturn {
   r.lookupOld('SYSCALL_DEFINE5(mremap): vma_lookup()', r.call, 'before anything is unmapped', {
     positive: !atLeast(v, 5, 18),
   });
-  const move = { mapCount: MOVE_VMA, charge: { where: 'move-delta' } } as const;
+  const move = {
+    mapCount: MOVE_VMA,
+    charge: { where: 'move-delta' },
+    // The locked_vm fix was backported to 6.12.114: the locked old range is split off first.
+    dontunmapLocked: { splitFirst: v[0] === 6 && v[1] === 12 && v[2] >= 114, addNew: false },
+  } as const;
   if (!r.fixed && !r.dontunmap) {
     return r.inPlace('SYSCALL_DEFINE5(mremap)', { lookupDone: true, resizeCharges: false, move });
   }

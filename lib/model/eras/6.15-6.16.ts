@@ -19,7 +19,12 @@ function body(r: Run): ModelReturn {
   }
   r.note('do_mremap(): mmap_write_lock_killable()', 'takes the mmap lock');
   r.lookupOld('do_mremap(): vma_lookup()', r.call, 'before anything is unmapped');
-  const move = { mapCount: MOVE_VMA, charge: { where: 'vrm-delta' } } as const;
+  // vrm_stat_account() before dontunmap_complete(): locked_vm gains new_len.
+  const move = {
+    mapCount: MOVE_VMA,
+    charge: { where: 'vrm-delta' },
+    dontunmapLocked: { splitFirst: false, addNew: true },
+  } as const;
   if (!r.fixed && !r.dontunmap) {
     return r.inPlace('mremap_at()', { lookupDone: true, resizeCharges: false, move });
   }

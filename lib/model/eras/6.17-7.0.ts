@@ -15,6 +15,7 @@ export const era617to70: EraModel = (state, call, env) =>
       move: MOVE_VMA,
       // Measured on 6.18: lengths that round to the same pages pass.
       roundedDontunmap: true,
-      splitLocked: false,
+      // vrm_stat_account() before dontunmap_complete(): locked_vm gains new_len.
+      dontunmapLocked: { splitFirst: false, addNew: true },
     }),
   );

@@ -5,7 +5,7 @@
 // range in turn (docs/kernel/eras.md#era-6-17-7-0). Shared by the 6.17-7.0
 // and 7.1+ eras, which differ in their map-count checks.
 import type { MapCountRule } from '../rules.js';
-import type { Run } from '../steps.js';
+import type { DontunmapLocked, Run } from '../steps.js';
 import type { ModelReturn, MremapCall } from '../types.js';
 
 export interface After617 {
@@ -23,8 +23,8 @@ export interface After617 {
   move: MapCountRule;
   /** MREMAP_DONTUNMAP's old_len == new_len on lengths rounded to pages (7.1+). */
   roundedDontunmap: boolean;
-  /** 7.2: a DONTUNMAP move of an mlocked VMA splits it so that only the moved part loses VM_LOCKED. */
-  splitLocked: boolean;
+  /** What MREMAP_DONTUNMAP does to an mlocked source (the 2026 locked_vm fix, or not). */
+  dontunmapLocked: DontunmapLocked;
 }
 
 function moveOne(
@@ -44,7 +44,7 @@ function moveOne(
     {
       mapCount: o.move,
       charge: { where: 'vrm-delta' },
-      splitLocked: o.splitLocked,
+      dontunmapLocked: o.dontunmapLocked,
     },
   );
   return { page, picked: to.picked };
