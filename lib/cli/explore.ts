@@ -9,8 +9,10 @@ import { packageVersion } from '../probe.js';
 import { buildExploreReport, exploreExitCode, type ExploreReport } from '../report/explore.js';
 import { formatExploreHtml } from '../report/explore-html.js';
 import { formatExploreTable } from '../report/explore-table.js';
+import { reproCommand } from '../report/report.js';
 import { emit, openOutput, parseIntOption, toJson, UsageError } from './common.js';
 import { ERA_OPTION_HELP, parseEra } from './era.js';
+import { applyLowerLimit, limitNotes } from './limits.js';
 import { statusLine } from './progress.js';
 
 export const EXPLORE_FORMATS = ['table', 'json', 'html'] as const;
@@ -28,6 +30,7 @@ interface Options {
   globalCap: string;
   shrinkRuns: string;
   maxFill?: string;
+  lowerLimit?: string;
   progress: boolean;
 }
 
@@ -86,7 +89,7 @@ export function parseSize(name: string, text: string): number {
   return Number(m[1]) * (unit === 'k' ? 1 : unit === 'm' ? 1024 : 1024 * 1024);
 }
 
-function render(r: ExploreReport, format: string): string {
+export function renderExplore(r: ExploreReport, format: string): string {
   if (format === 'json') return toJson(r);
   if (format === 'html') return formatExploreHtml(r);
   return formatExploreTable(r);
@@ -136,6 +139,10 @@ export function registerExplore(program: Command): void {
       '--max-fill <n>',
       'fill at most this many VMAs; a larger vm.max_map_count skips the pressure cases',
     )
+    .option(
+      '--lower-limit <n>',
+      'as root: lower vm.max_map_count to n for the explore, then restore it (as run does)',
+    )
     .option('--no-progress', 'no progress line')
     .addHelpText(
       'after',
@@ -149,6 +156,9 @@ errno, what was destroyed by role, where kernel and model part) are one
 finding; its first case is shrunk by running simpler ones in the lab.
 The same seed on the same kernel gives the same cases and findings (with
 --cases; a --budget ends wherever the time runs out).
+--lower-limit N lowers vm.max_map_count as run --lower-limit does (root;
+saved, locked against a second probe, restored at the end and on signals):
+fewer VMAs to fill per lab child. Guests (vm/matrix --explore) use it.
 Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
     )
     .action(async (opts: Options) => {
@@ -173,27 +183,29 @@ Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
       const shrinkRuns = parseIntOption('--shrink-runs', opts.shrinkRuns, 1, 100_000);
       const maxFill = opts.maxFill ? parseIntOption('--max-fill', opts.maxFill, 1) : undefined;
       const out = openOutput(opts.output);
-      if (opts.save !== undefined) {
-        try {
-          checkSaveDir(opts.save);
-        } catch (err) {
-          throw new UsageError((err as ScenarioFileError).message);
-        }
-      }
+      checkSave(opts.save);
+      const limit = applyLowerLimit(opts.lowerLimit);
       const line = opts.progress ? statusLine() : undefined;
-      const result = await runExplore({
-        seed,
-        ...(cases !== undefined ? { cases } : {}),
-        ...(budgetMs !== undefined ? { budgetMs } : {}),
-        ...(pressure ? { pressure } : {}),
-        ...(era ? { era } : {}),
-        allowGlobalEffects: opts.allowGlobalEffects === true,
-        globalCapKb,
-        maxShrinkRuns: shrinkRuns,
-        ...(maxFill ? { maxFill } : {}),
-        ...(line ? { onProgress: (p: ExploreProgress) => line(progressText(p, seed)) } : {}),
-      });
-      line?.end();
+      let result;
+      try {
+        result = await runExplore({
+          seed,
+          maxMapCount: limit.maxMapCount,
+          ...(cases !== undefined ? { cases } : {}),
+          ...(budgetMs !== undefined ? { budgetMs } : {}),
+          ...(pressure ? { pressure } : {}),
+          ...(era ? { era } : {}),
+          allowGlobalEffects: opts.allowGlobalEffects === true,
+          globalCapKb,
+          maxShrinkRuns: shrinkRuns,
+          ...(maxFill ? { maxFill } : {}),
+          ...(line ? { onProgress: (p: ExploreProgress) => line(progressText(p, seed)) } : {}),
+        });
+      } finally {
+        line?.end();
+        limit.lowered?.restore();
+      }
+      result.notes.push(...limitNotes(limit));
       let saved;
       if (opts.save !== undefined) {
         const files = new Map<string, string>();
@@ -227,7 +239,43 @@ Exit status: 0 no finding, 1 findings, 2 usage error, 4 could not run here.`,
         allowGlobalEffects: opts.allowGlobalEffects === true,
         ...(saved ? { saved } : {}),
       });
-      emit(render(report, opts.format), out);
+      emit(renderExplore(report, opts.format), out);
       process.exitCode = exploreExitCode(report);
     });
+}
+
+/** Checks --save DIR before any work (a usage error when it cannot be written). */
+export function checkSave(dir: string | undefined): void {
+  if (dir === undefined) return;
+  try {
+    checkSaveDir(dir);
+  } catch (err) {
+    throw new UsageError((err as ScenarioFileError).message);
+  }
+}
+
+/**
+ * Writes the findings of an explore report made elsewhere (a guest's) as
+ * scenario files in `dir`, and points the report's files and repro commands
+ * at them.
+ */
+export function saveReportFindings(dir: string, r: ExploreReport, command: string): void {
+  for (const f of r.findings) {
+    f.file = saveScenario(dir, f.scenario, {
+      tool: 'mremap-probe',
+      version: r.tool.version,
+      command,
+      kernel: r.kernel.release,
+      seed: r.seed,
+      generated: f.firstCase,
+      signature: f.signature,
+      kind: f.kind,
+      verdict: f.verdict,
+      reason: f.reason,
+      count: f.count,
+    });
+    f.repro = reproCommand(f.scenario.id, dir);
+    if (f.case.repro) f.case.repro = f.repro;
+  }
+  r.notes = r.notes.filter((n) => !n.startsWith('the repro commands read'));
 }

@@ -2,8 +2,10 @@
 import type { Command } from 'commander';
 
 import { archByName, GUEST_ARCHES, type GuestArch } from '../vm/arch.js';
-import { DEFAULT_GUEST_LIMIT, type VmOptions } from '../vm/guest.js';
+import { DEFAULT_GUEST_LIMIT, type GuestExplore, type VmOptions } from '../vm/guest.js';
+import { randomInt } from 'node:crypto';
 import { parseIntOption, UsageError } from './common.js';
+import { parseBudget } from './explore.js';
 import { ERA_OPTION_HELP, parseEra } from './era.js';
 import { selectScenarios } from './run.js';
 
@@ -86,5 +88,41 @@ export function guestOptions(o: GuestOpts): VmOptions {
     ...(o.mirror ? { mirror: o.mirror } : {}),
     log,
     ...(o.console ? { onConsole: (l: string) => process.stderr.write(`  guest| ${l}\n`) } : {}),
+  };
+}
+
+/** --explore and --seed of vm and matrix. */
+export function addExploreOptions(c: Command): Command {
+  return c
+    .option(
+      '--explore <budget>',
+      'explore in the guest for this long (60s, 5m, 1h) instead of running the catalogue',
+    )
+    .option('--seed <n>', "--explore's seed (default: a random one, printed)")
+    .option('--save <dir>', "with --explore: write the findings' scenario files there");
+}
+
+export interface ExploreOpts {
+  explore?: string;
+  seed?: string;
+  save?: string;
+  filter?: string[];
+}
+
+/** What --explore asks for, or undefined; --seed and --save need it, --filter excludes it. */
+export function exploreChoice(o: ExploreOpts): GuestExplore | undefined {
+  if (o.explore === undefined) {
+    if (o.seed !== undefined) throw new UsageError('--seed goes with --explore');
+    if (o.save !== undefined) throw new UsageError('--save goes with --explore');
+    return undefined;
+  }
+  if (o.filter?.length)
+    throw new UsageError('--filter selects catalogue cases; --explore runs generated ones');
+  return {
+    budgetMs: parseBudget(o.explore),
+    seed:
+      o.seed !== undefined
+        ? parseIntOption('--seed', o.seed, 0, 2 ** 31 - 1)
+        : randomInt(2 ** 31 - 1),
   };
 }

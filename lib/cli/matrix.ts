@@ -2,6 +2,7 @@
 import { cpus } from 'node:os';
 import type { Command } from 'commander';
 import { packageVersion } from '../probe.js';
+import { reproCommand } from '../report/report.js';
 import {
   formatMatrixHtml,
   formatMatrixTable,
@@ -11,16 +12,22 @@ import {
 import type { GuestArch } from '../vm/arch.js';
 import { checkVmRequirements, kernelFileArch } from '../vm/guest.js';
 import { parseDebianSpec, specFitsArch } from '../vm/kernels.js';
-import { runMatrix, type MatrixSpec } from '../vm/matrix.js';
+import { exploreMatrix, runMatrix, type MatrixSpec } from '../vm/matrix.js';
+import { writeFileWhole } from '../output.js';
+import { join } from 'node:path';
 import { emit, EXIT, openOutput, parseIntOption, toJson, UsageError } from './common.js';
 import { checkKernelImage } from './era.js';
+import { checkSave } from './explore.js';
 import {
+  addExploreOptions,
   addGuestOptions,
   ARCH_HELP,
   collect,
+  exploreChoice,
   guestOptions,
   parseArch,
   splitList,
+  type ExploreOpts,
   type GuestOpts,
 } from './guest-options.js';
 
@@ -42,8 +49,7 @@ export function debianColumns(debian: string[], arches: GuestArch[]): MatrixSpec
 
 export function registerMatrix(program: Command): void {
   addGuestOptions(
-    program
-      .command('matrix')
+    addExploreOptions(program.command('matrix'))
       .description('run the probe under several kernels and lay the verdicts side by side')
       .option(
         '--kernel <paths>',
@@ -85,19 +91,27 @@ busybox-static, fetched and cached.
 --kernel is an image to boot (a version such as 6.12 goes in --debian); each
 kernel's cases are judged by the era its version falls in, unless --era names
 one era for all. --output is checked before the first guest boots.
-Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no report,
+--explore 120s: two rounds. Each kernel explores for that long with one seed
+(--seed, else a random one), then each boots again to run the findings of
+all of them (each once, as scenario files under /cases), so that each row is
+a finding and each cell says whether it holds on that kernel. Below the
+table: each kernel's explore, and each finding with the kernels whose
+explore found it. --save DIR writes the findings' scenario files here.
+Exit status: 0 nothing failed in any kernel (with --explore: no finding),
+1 a case failed, a finding was made or a kernel gave no report,
 2 usage error, 4 could not run here (QEMU or busybox missing).`,
     )
     .action(
       async (
-        opts: GuestOpts & {
-          kernel: string[];
-          debian: string[];
-          arch: string[];
-          jobs?: string;
-          format: string;
-          output?: string;
-        },
+        opts: GuestOpts &
+          ExploreOpts & {
+            kernel: string[];
+            debian: string[];
+            arch: string[];
+            jobs?: string;
+            format: string;
+            output?: string;
+          },
       ) => {
         if (!['table', 'md', 'html', 'json'].includes(opts.format)) {
           throw new UsageError(
@@ -113,9 +127,11 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
         const specs: MatrixSpec[] = [...files, ...debianColumns(splitList(opts.debian), arches)];
         if (!specs.length)
           throw new UsageError('give kernels with --kernel PATH,... or --debian 5.10,6.12,sid');
+        const explore = exploreChoice(opts);
         const jobs = opts.jobs ? parseIntOption('--jobs', opts.jobs, 1, 64) : cpus().length;
         const o = guestOptions(opts);
         const out = openOutput(opts.output);
+        checkSave(opts.save);
         // Before the first kernel: a missing tool ends the command, not one column.
         checkVmRequirements(
           specs.map((s) => s.arch ?? 'x86_64'),
@@ -123,13 +139,26 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
         );
         const t0 = performance.now();
         const startedAt = new Date();
-        const kernels = await runMatrix(specs, { ...o, jobs });
+        let kernels;
+        let explored;
+        if (explore) {
+          const e = await exploreMatrix(specs, { ...o, jobs, explore });
+          kernels = e.kernels;
+          explored = { ...e.explore, saved: opts.save ?? null };
+          if (opts.save !== undefined)
+            for (const [name, text] of e.files) writeFileWhole(join(opts.save, name), text);
+          // The guests read the findings from /cases; here they are in --save DIR.
+          for (const k of kernels)
+            for (const c of k.report?.cases ?? [])
+              if (c.repro) c.repro = reproCommand(c.id, opts.save ?? 'DIR');
+        } else kernels = await runMatrix(specs, { ...o, jobs });
         const m: MatrixReport = {
           schema: MATRIX_SCHEMA,
           tool: { name: 'mremap-probe', version: packageVersion() },
           startedAt: startedAt.toISOString(),
           elapsedMs: Math.round(performance.now() - t0),
           kernels,
+          ...(explored ? { explore: explored } : {}),
         };
         o.log?.(
           `${kernels.length} kernels in ${(m.elapsedMs / 1000).toFixed(1)} s, ${jobs} at a time`,
@@ -141,7 +170,9 @@ Exit status: 0 nothing failed in any kernel, 1 a case failed or a kernel gave no
               ? formatMatrixHtml(m)
               : formatMatrixTable(m, opts.format === 'md');
         emit(text, out);
-        const failed = kernels.some((k) => k.error || (k.report && k.report.summary.failed));
+        const failed =
+          kernels.some((k) => k.error || (k.report && k.report.summary.failed)) ||
+          (explored?.findings.length ?? 0) > 0;
         process.exitCode = failed ? EXIT.fail : EXIT.ok;
       },
     );

@@ -272,7 +272,14 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
           .map((s, i) => ({ s, i }))
           .sort((x, y) => runRank(x.s) - runRank(y.s) || x.i - y.i);
         const records: Rec[] = [];
+        // A budget can end inside a window (under TCG a window takes tens of
+        // seconds); the cases not run are not counted as generated.
+        let notRun = 0;
         for (let j = 0; j < order.length; j += PIECE) {
+          if (!more()) {
+            notRun = order.length - j;
+            break;
+          }
           const piece = order.slice(j, j + PIECE);
           const base = run;
           const runs = await timedAsync('labMs', () =>
@@ -308,7 +315,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
             apply(record(r.i, r.s, v, classify(v)));
           }
         }
-        generated += slice.length;
+        generated += slice.length - notRun;
         watch.read(lab.labs());
       }
     }

@@ -177,12 +177,17 @@ export function checkSaveDir(dir: string): void {
   }
 }
 
+/** A scenario file's text. */
+export function scenarioFileText(scenario: Scenario, origin: ScenarioOrigin): string {
+  const file: ScenarioFile = { schema: SCENARIO_SCHEMA, scenario, origin };
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
 /** Writes one scenario file whole: a temporary file in `dir`, renamed into place. Returns its path. */
 export function saveScenario(dir: string, scenario: Scenario, origin: ScenarioOrigin): string {
-  const file: ScenarioFile = { schema: SCENARIO_SCHEMA, scenario, origin };
   const path = join(dir, scenarioFileName(scenario.id));
   try {
-    writeFileWhole(path, `${JSON.stringify(file, null, 2)}\n`);
+    writeFileWhole(path, scenarioFileText(scenario, origin));
   } catch (err) {
     throw new ScenarioFileError((err as Error).message);
   }

@@ -3,6 +3,7 @@
 // version and by behaviour, and how long it took. And `compare` of two runs.
 import { ERAS } from '../model/types.js';
 import { esc, formatHtml, REPORT_CSS } from './html.js';
+import type { Scenario } from '../scenarios/types.js';
 import type { CaseReport, RunReport } from './report.js';
 
 export const MATRIX_SCHEMA = 'mremap-probe/matrix-report/v1';
@@ -22,6 +23,44 @@ export interface MatrixKernel {
   elapsedMs: number;
   report: RunReport | null;
   error: string | null;
+  /** With --explore: what this kernel's own explore did (its report is the findings' run). */
+  explore?: KernelExplore;
+}
+
+/** One kernel's explore in a matrix --explore. */
+export interface KernelExplore {
+  seed: number;
+  elapsedMs: number;
+  /** Generated cases run, and how many per second. */
+  cases: number;
+  perSecond: number;
+  byBehaviour: string | null;
+  judgedBy: string;
+  /** Cases per verdict of the judging era. */
+  counts: Record<string, number>;
+  modelGapCases: number;
+  /** The signatures of its findings. */
+  findings: string[];
+  notes: string[];
+}
+
+/** A finding of matrix --explore: a row, with the columns (indexes) whose explore found it. */
+export interface MatrixFinding {
+  id: string;
+  signature: string;
+  kind: string;
+  verdict: string;
+  reason: string;
+  foundOn: number[];
+  scenario: Scenario;
+}
+
+export interface MatrixExplore {
+  seed: number;
+  budgetMs: number;
+  findings: MatrixFinding[];
+  /** Where --save wrote the findings' scenario files, or null. */
+  saved: string | null;
 }
 
 export interface MatrixReport {
@@ -30,6 +69,8 @@ export interface MatrixReport {
   startedAt: string;
   elapsedMs: number;
   kernels: MatrixKernel[];
+  /** With --explore: the seed, the budget per kernel, and the findings (the rows). */
+  explore?: MatrixExplore;
 }
 
 export function cellText(c: CaseReport | undefined): string {
@@ -113,11 +154,51 @@ export function formatMatrixTable(m: MatrixReport, markdown = false): string {
       );
     }
   }
+  if (m.explore) out.push('', ...(markdown ? ['```', ...exploreLines(m), '```'] : exploreLines(m)));
   const failing = new Set<string>();
   for (const k of m.kernels)
     for (const c of k.report?.cases ?? []) if (c.repro) failing.add(c.repro);
   if (failing.size) out.push('', 'reproduce:', ...[...failing].map((r) => `  ${r}`));
   return `${out.join('\n')}\n`;
+}
+
+/** A column's name in the explore summary: its release (or spec) and architecture. */
+function columnName(m: MatrixReport, i: number): string {
+  const k = m.kernels[i]!;
+  return `${k.release ?? k.spec}${k.arch && m.kernels.some((o) => o.arch !== k.arch) ? ` (${k.arch})` : ''}`;
+}
+
+/**
+ * What matrix --explore adds below the table: each kernel's explore (cases,
+ * rate, era by behaviour, findings, model gaps), and each finding (a row
+ * above) with its kind, signature and the kernels whose explore found it.
+ */
+export function exploreLines(m: MatrixReport): string[] {
+  const e = m.explore!;
+  const out = [
+    `explore: seed ${e.seed}, ${(e.budgetMs / 1000).toFixed(0)} s per kernel; each row above is a finding, run on every kernel`,
+  ];
+  m.kernels.forEach((k, i) => {
+    const x = k.explore;
+    if (!x) return;
+    out.push(
+      `  ${columnName(m, i)}: ${x.cases} cases (${x.perSecond}/s), judged by ${x.judgedBy}, behaviour ${x.byBehaviour ?? 'none'}; ${x.findings.length} finding(s), ${x.modelGapCases} model-gap case(s), ${x.counts.broken ?? 0} broken`,
+    );
+  });
+  if (!e.findings.length) out.push('  no findings on any kernel');
+  else
+    out.push(
+      e.saved
+        ? `  scenario files in ${e.saved} (run/repro/explain --cases ${e.saved})`
+        : '  the repro commands read the scenario files that --save DIR writes',
+    );
+  for (const f of e.findings) {
+    out.push(
+      `  ${f.id}: ${f.kind}, found on ${f.foundOn.map((i) => columnName(m, i)).join(', ')}`,
+      `    ${f.signature}`,
+    );
+  }
+  return out;
 }
 
 export function formatMatrixHtml(m: MatrixReport): string {
@@ -162,6 +243,7 @@ table.matrix td{font-size:12px;white-space:nowrap}section.kernel{border-top:3px 
 <h1>mremap-probe matrix: ${m.kernels.length} kernels</h1>
 <p>mremap-probe ${esc(m.tool.version)}, ${esc(m.startedAt)}, ${(m.elapsedMs / 1000).toFixed(1)} s.</p>
 ${table}
+${m.explore ? `<pre>${esc(exploreLines(m).join('\n'))}</pre>` : ''}
 ${sections}
 </body></html>
 `;

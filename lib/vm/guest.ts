@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { EXPLORE_SCHEMA, type ExploreReport } from '../report/explore.js';
 import { SCHEMA, type RunReport } from '../report/report.js';
 import { ARCHES, hostArch, imageArch, imageHead, type GuestArch } from './arch.js';
 import type { BuiltFrom } from './build.js';
@@ -24,6 +25,10 @@ export interface VmOptions {
   timeoutMs?: number;
   /** vm.max_map_count inside the guest (lowered there: the guest is thrown away). */
   guestLimit?: number;
+  /** Explore in the guest instead of running the catalogue (exploreGuest). */
+  explore?: GuestExplore;
+  /** Run only the scenario files the initramfs holds under /cases (initramfsWithCases). */
+  casesOnly?: boolean;
   log?: (s: string) => void;
   onConsole?: (line: string) => void;
 }
@@ -57,6 +62,18 @@ export interface VmResult {
 }
 
 export const DEFAULT_GUEST_LIMIT = 4096;
+
+/** `explore` in a guest: one seed for every kernel, and its time budget. */
+export interface GuestExplore {
+  seed: number;
+  budgetMs: number;
+}
+
+/** What exploreGuest() brings back: the guest's explore report instead of a run report. */
+export type VmExploreResult = Omit<VmResult, 'report'> & { explore: ExploreReport };
+
+/** How long a guest may take beyond its explore budget (booting, shrinking the findings). */
+export const EXPLORE_MARGIN_MS = 1_200_000;
 
 /**
  * Checks what guests of these architectures need before any work, with how
@@ -165,30 +182,51 @@ export async function prepareGuests(
   return { initrd, accel };
 }
 
-/** The probe's arguments inside the guest. */
-function guestArgs(o: VmOptions): string[] {
+/** The probe's arguments inside the guest: run (the catalogue or /cases), or explore. */
+export function guestArgs(o: VmOptions): string[] {
+  const limit = ['--lower-limit', String(o.guestLimit ?? DEFAULT_GUEST_LIMIT)];
+  const era = o.era ? ['--era', o.era] : [];
+  if (o.explore) {
+    return [
+      'explore',
+      '--seed',
+      String(o.explore.seed),
+      '--budget',
+      `${o.explore.budgetMs}ms`,
+      '--format',
+      'json',
+      '--no-progress',
+      ...limit,
+      '--allow-global-effects',
+      ...era,
+    ];
+  }
+  const select = o.casesOnly
+    ? ['--cases', '/cases', '--filter', 'explore/**']
+    : (o.filters ?? []).flatMap((f) => ['--filter', f]);
   return [
     'run',
     '--format',
     'json',
     '--no-progress',
-    '--lower-limit',
-    String(o.guestLimit ?? DEFAULT_GUEST_LIMIT),
+    ...limit,
     '--allow-global-effects',
-    ...(o.filters ?? []).flatMap((f) => ['--filter', f]),
-    ...(o.era ? ['--era', o.era] : []),
+    ...select,
+    ...era,
   ];
 }
 
-/** Boots one prepared kernel and brings its run report back. */
-export async function runGuest(
+/** Boots one prepared kernel and parses the JSON report of schema `schema` it sends back. */
+async function bootFor<T extends { schema: string }>(
   k: GuestKernel,
   setup: { initrd: string; accel: Accel },
   o: VmOptions,
-): Promise<VmResult> {
+  schema: string,
+  timeoutMs: number,
+): Promise<{ json: T; result: Omit<VmResult, 'report'> }> {
   const t0 = performance.now();
   o.log?.(
-    `booting ${k.debian ? `Linux ${k.debian.release}` : k.file} under ${setup.accel.toUpperCase()}${k.arch === hostArch() ? '' : ` (${k.arch})`}`,
+    `booting ${k.debian ? `Linux ${k.debian.release}` : k.file} under ${setup.accel.toUpperCase()}${k.arch === hostArch() ? '' : ` (${k.arch})`}${o.explore ? `: explore --seed ${o.explore.seed} for ${(o.explore.budgetMs / 1000).toFixed(0)} s` : ''}`,
   );
   const b = await boot({
     arch: k.arch,
@@ -197,38 +235,61 @@ export async function runGuest(
     args: guestArgs(o),
     accel: setup.accel,
     ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
-    timeoutMs: o.timeoutMs ?? 600_000,
+    timeoutMs,
     ...(o.onConsole ? { onConsole: o.onConsole } : {}),
   });
-  let report: RunReport;
+  let json: T;
   try {
-    report = JSON.parse(b.report.toString('utf8')) as RunReport;
+    json = JSON.parse(b.report.toString('utf8')) as T;
   } catch {
     throw new GuestError(
       `the guest's probe did not write a JSON report (exit status ${b.status})`,
       b.consoleTail,
     );
   }
-  if (report.schema !== SCHEMA)
-    throw new GuestError(`the guest wrote a report of schema ${report.schema}`, b.consoleTail);
+  if (json.schema !== schema)
+    throw new GuestError(`the guest wrote a report of schema ${json.schema}`, b.consoleTail);
   return {
-    spec: k.spec,
-    arch: k.arch,
-    kernelFile: k.file,
-    origin: k.origin,
-    originShort: k.originShort,
-    ...(k.debian ? { debian: k.debian } : {}),
-    accel: setup.accel,
-    elapsedMs: performance.now() - t0,
-    bootMs: b.elapsedMs,
-    report,
-    consoleTail: b.consoleTail,
+    json,
+    result: {
+      spec: k.spec,
+      arch: k.arch,
+      kernelFile: k.file,
+      origin: k.origin,
+      originShort: k.originShort,
+      ...(k.debian ? { debian: k.debian } : {}),
+      accel: setup.accel,
+      elapsedMs: performance.now() - t0,
+      bootMs: b.elapsedMs,
+      consoleTail: b.consoleTail,
+    },
   };
 }
 
-/** One kernel, start to end: resolve it, prepare the guest, boot it. */
-export async function runInVm(o: VmOptions): Promise<VmResult> {
-  const t0 = performance.now();
+/** Boots one prepared kernel and brings its run report back. */
+export async function runGuest(
+  k: GuestKernel,
+  setup: { initrd: string; accel: Accel },
+  o: VmOptions,
+): Promise<VmResult> {
+  const { explore: _, ...run } = o;
+  const r = await bootFor<RunReport>(k, setup, run, SCHEMA, o.timeoutMs ?? 600_000);
+  return { ...r.result, report: r.json };
+}
+
+/** Boots one prepared kernel, explores there (o.explore) and brings its explore report back. */
+export async function exploreGuest(
+  k: GuestKernel,
+  setup: { initrd: string; accel: Accel },
+  o: VmOptions & { explore: GuestExplore },
+): Promise<VmExploreResult> {
+  const timeout = o.timeoutMs ?? o.explore.budgetMs + EXPLORE_MARGIN_MS;
+  const r = await bootFor<ExploreReport>(k, setup, o, EXPLORE_SCHEMA, timeout);
+  return { ...r.result, explore: r.json };
+}
+
+/** One kernel resolved (a Debian kernel fetched) and its guest prepared. */
+async function oneGuest(o: VmOptions) {
   if (o.debian) checkVmRequirements([o.arch ?? 'x86_64'], o.accel);
   const k = await guestKernel(
     {
@@ -238,7 +299,23 @@ export async function runInVm(o: VmOptions): Promise<VmResult> {
     },
     { ...(o.mirror ? { mirror: o.mirror } : {}), ...(o.log ? { log: o.log } : {}) },
   );
-  const setup = await prepareGuests(k.arch, k.file, o);
+  return { k, setup: await prepareGuests(k.arch, k.file, o) };
+}
+
+/** One kernel, start to end: resolve it, prepare the guest, boot it. */
+export async function runInVm(o: VmOptions): Promise<VmResult> {
+  const t0 = performance.now();
+  const { k, setup } = await oneGuest(o);
   const r = await runGuest(k, setup, o);
+  return { ...r, elapsedMs: performance.now() - t0 };
+}
+
+/** The same with explore in the guest. */
+export async function exploreInVm(
+  o: VmOptions & { explore: GuestExplore },
+): Promise<VmExploreResult> {
+  const t0 = performance.now();
+  const { k, setup } = await oneGuest(o);
+  const r = await exploreGuest(k, setup, o);
   return { ...r, elapsedMs: performance.now() - t0 };
 }

@@ -10,7 +10,9 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  appendFileSync,
   closeSync,
+  copyFileSync,
   existsSync,
   lstatSync,
   openSync,
@@ -22,7 +24,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { addonCandidates, packageRoot } from '../native.js';
 import { ARCHES, type GuestArch } from './arch.js';
 import { cacheDir } from './cache.js';
@@ -57,7 +59,7 @@ export function isStatic(path: string): boolean {
   }
 }
 
-interface Entry {
+export interface Entry {
   path: string; // inside the archive, without a leading slash
   mode: number;
   data?: Buffer | string; // file content
@@ -151,6 +153,8 @@ function packageEntries(arch: string, log: (s: string) => void): Entry[] {
   // Where it lies in the package, so that the guest's loader finds it the same way.
   out.push({ path: `probe/${relative(packageRoot, addon)}`, mode: 0o100755, from: addon });
   addTree(join(packageRoot, 'dist'), (rel) => rel.endsWith('.js'));
+  // The JSON Schemas that run --cases checks scenario files against.
+  addTree(join(packageRoot, 'schemas'), (rel) => rel.endsWith('.json'));
   // Runtime dependencies, followed through their own package.json files.
   const seen = new Set<string>();
   const visit = (name: string) => {
@@ -306,9 +310,30 @@ export function buildInitramfs(arch: GuestArch, log: (s: string) => void = () =>
   const out = join(dir, `guest-${arch}-${key}.cpio`);
   if (existsSync(out)) return out;
   log(`building the guest initramfs (${list.length} entries)`);
+  writeCpio(out, list);
+  // Keep the cache to a few images of each architecture (older names had none).
+  const old = readdirSync(dir)
+    .filter(
+      (f) =>
+        (f.startsWith(`guest-${arch}-`) || /^guest-[0-9a-f]+\.cpio$/.test(f)) &&
+        join(dir, f) !== out,
+    )
+    .map((f) => ({ f, t: lstatSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t)
+    .slice(2);
+  for (const { f } of old) rmSync(join(dir, f), { force: true });
+  return out;
+}
+
+/**
+ * Writes `list` as a newc cpio archive at `out`, whole or not at all (a
+ * temporary file renamed into place). `inoBase` keeps the inode numbers of
+ * an archive appended to another apart from the first's.
+ */
+export function writeCpio(out: string, list: Entry[], inoBase = 1): void {
   const tmp = `${out}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
-  let ino = 1;
+  let ino = inoBase;
   const header = (name: string, mode: number, size: number) => {
     const nameBytes = Buffer.byteLength(name) + 1;
     const fields = [ino++, mode, 0, 0, mode & 0o040000 ? 2 : 1, 0, size, 0, 0, 0, 0, nameBytes, 0];
@@ -338,18 +363,33 @@ export function buildInitramfs(arch: GuestArch, log: (s: string) => void = () =>
     renameSync(tmp, out);
   } catch (err) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
     throw err;
   }
-  // Keep the cache to a few images of each architecture (older names had none).
-  const old = readdirSync(dir)
-    .filter(
-      (f) =>
-        (f.startsWith(`guest-${arch}-`) || /^guest-[0-9a-f]+\.cpio$/.test(f)) &&
-        join(dir, f) !== out,
-    )
-    .map((f) => ({ f, t: lstatSync(join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.t - a.t)
-    .slice(2);
-  for (const { f } of old) rmSync(join(dir, f), { force: true });
+}
+
+/**
+ * The guest's initramfs with `files` (name -> content) under /cases:
+ * a copy of `initrd` with a second cpio archive after it, which the kernel
+ * unpacks over the first. Written in `dir`; returns its path.
+ */
+export function initramfsWithCases(
+  initrd: string,
+  files: Map<string, string>,
+  dir: string,
+): string {
+  const extra = join(dir, 'cases.cpio');
+  writeCpio(
+    extra,
+    [
+      { path: 'cases', mode: 0o040755 },
+      ...[...files].map(([name, data]) => ({ path: `cases/${name}`, mode: 0o100644, data })),
+    ],
+    1 << 20,
+  );
+  const out = join(dir, `${basename(initrd, '.cpio')}-cases.cpio`);
+  copyFileSync(initrd, out);
+  appendFileSync(out, readFileSync(extra));
+  rmSync(extra);
   return out;
 }
