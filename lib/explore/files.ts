@@ -18,7 +18,7 @@ import type { Ajv2020 as Ajv, ValidateFunction } from 'ajv/dist/2020.js';
 import { packageRoot } from '../native.js';
 import type { Scenario } from '../scenarios/types.js';
 import { writeFileWhole } from '../output.js';
-import { validateScenario } from './generate.js';
+import { validateScenario } from './validate.js';
 
 export const SCENARIO_SCHEMA = 'mremap-probe/scenario/v1';
 

@@ -10,7 +10,8 @@
 // candidate is valid (validateScenario); the oracle decides whether it shows
 // the same finding. Deterministic: the same oracle gives the same result.
 import { pressureText, type Scenario } from '../scenarios/types.js';
-import { describeScenario, validateScenario } from './generate.js';
+import { describeScenario } from './generate.js';
+import { validateScenario } from './validate.js';
 
 /** Whether a candidate shows the finding (a real run in the lab, or a pure function in tests). */
 export type Oracle = (s: Scenario) => boolean | Promise<boolean>;

@@ -2,7 +2,8 @@
 // always draws the same scenarios, wherever a batch starts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { generateScenarios, scenarioArb, validateScenario } from '../../lib/explore/generate.js';
+import { generateScenarios, scenarioArb } from '../../lib/explore/generate.js';
+import { validateScenario } from '../../lib/explore/validate.js';
 import { catalogue } from '../../lib/scenarios/index.js';
 
 const content = (s: { id: string }) => ({ ...s, id: '' });

@@ -2,7 +2,8 @@
 // stand in for the lab, so the minimum each one allows is known.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { generateScenarios, scenarioArb, validateScenario } from '../../lib/explore/generate.js';
+import { generateScenarios, scenarioArb } from '../../lib/explore/generate.js';
+import { validateScenario } from '../../lib/explore/validate.js';
 import { candidates, complexity, shrinkScenario, type Oracle } from '../../lib/explore/shrink.js';
 import type { Scenario } from '../../lib/scenarios/types.js';
 
