@@ -16,6 +16,8 @@ export interface MachineFacts {
   beyondCommit: number;
   /** TASK_SIZE in pages, measured (kernel.ts: 2^47 bytes less a page on x86-64, 2^48 on most arm64). */
   taskSizePages: number;
+  /** The lab can read PROT_NONE pages (kernel.ts: readsProtNone()). */
+  protNoneReadable: boolean;
 }
 
 export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineFacts {
@@ -37,7 +39,16 @@ export function machineFacts(kernel: KernelFacts, maxMapCount: number): MachineF
     capEff: effectiveCapabilities(),
     beyondCommit: beyondCommitPages(totalPages, P),
     taskSizePages: Math.floor(kernel.taskSize / P),
+    protNoneReadable: kernel.protNoneReadable,
   };
+}
+
+/** What this machine keeps the lab from seeing, for a report's notes. */
+export function observationNotes(facts: Pick<MachineFacts, 'protNoneReadable'>): string[] {
+  if (facts.protNoneReadable) return [];
+  return [
+    'this kernel does not let /proc/self/mem read PROT_NONE pages (proc_mem.force_override: CONFIG_PROC_MEM_FORCE_PTRACE or _NO_FORCE), so their contents are neither compared nor counted as lost; boot with proc_mem.force_override=always to see them (guests do)',
+  ];
 }
 
 /** Why a scenario cannot run on this machine, or undefined. */

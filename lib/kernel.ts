@@ -1,5 +1,12 @@
 // Facts about the running kernel that the probe needs, read once.
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants as fsConstants,
+  openSync,
+  readFileSync,
+  readSync,
+} from 'node:fs';
 import { arch as osArch, release as osRelease } from 'node:os';
 import { readMaps, type MapsSnapshot } from './maps.js';
 import { native } from './native.js';
@@ -18,6 +25,8 @@ export interface KernelFacts {
   vaBits: number;
   /** TASK_SIZE in bytes, from `vaBits` (see taskSizeBytes()). */
   taskSize: number;
+  /** /proc/self/mem reads PROT_NONE pages (see readsProtNone()). */
+  protNoneReadable: boolean;
   rlimitAs: { cur: string; max: string };
   rlimitData: { cur: string; max: string };
   rlimitMemlock: { cur: string; max: string };
@@ -190,6 +199,7 @@ export function kernelFacts(maps: MapsSnapshot = readOwnMaps()): KernelFacts {
     gateVma: maps.gateVma,
     vaBits,
     taskSize: taskSizeBytes(arch, vaBits, c.PAGE_SIZE),
+    protNoneReadable: readsProtNone(c.PAGE_SIZE),
     rlimitAs: lim(c.RLIMIT_AS),
     rlimitData: lim(c.RLIMIT_DATA),
     rlimitMemlock: lim(c.RLIMIT_MEMLOCK),
@@ -197,6 +207,46 @@ export function kernelFacts(maps: MapsSnapshot = readOwnMaps()): KernelFacts {
     overcommitMemory: readNumber('/proc/sys/vm/overcommit_memory'),
     mmapMinAddr: readNumber('/proc/sys/vm/mmap_min_addr'),
   };
+}
+
+/**
+ * Whether /proc/self/mem reads a PROT_NONE page, as the lab reads pages: it
+ * does with FOLL_FORCE, which the kernel may forbid (proc_mem.force_override,
+ * from 6.12: CONFIG_PROC_MEM_FORCE_PTRACE allows it only to a ptracer,
+ * CONFIG_PROC_MEM_NO_FORCE never; Debian's 7.x kernels take the first). A
+ * page is mapped, stamped, made PROT_NONE and read back; it is unmapped at
+ * once. Where /proc/self/mem cannot be opened the lab cannot read such a
+ * page either.
+ */
+export function readsProtNone(pageSize: number): boolean {
+  const addon = native();
+  const c = addon.constants;
+  const r = addon.mmap(
+    0n,
+    pageSize,
+    c.PROT_READ | c.PROT_WRITE,
+    c.MAP_PRIVATE | c.MAP_ANONYMOUS,
+    -1,
+    0,
+    false,
+  );
+  if (!r.ok) return true;
+  const mark = Buffer.from('mremap-probe protnone');
+  try {
+    addon.writeMemory(r.value, mark);
+    addon.mprotect(r.value, pageSize, c.PROT_NONE);
+    const fd = openSync('/proc/self/mem', 'r');
+    try {
+      const back = Buffer.alloc(mark.length);
+      return readSync(fd, back, 0, back.length, r.value) === back.length && back.equals(mark);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  } finally {
+    addon.munmap(r.value, pageSize, false);
+  }
 }
 
 /** /proc/meminfo as numbers (kB for sizes); empty where it cannot be read. */

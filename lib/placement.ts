@@ -11,6 +11,8 @@ export interface PlacementFacts {
   pageSize: number;
   /** Pages a grow must reach to fail the heuristic overcommit charge (see facts.ts). */
   beyondCommit: number;
+  /** /proc/self/mem reads PROT_NONE pages here (kernel.ts: protNoneReadable); true when not given. */
+  protNoneReadable?: boolean;
 }
 
 /** A layout piece at its pages, with the stamp object it carries. */
@@ -47,6 +49,8 @@ export interface Placement {
   args: { old: bigint; oldLength: bigint; newLength: bigint; flags: number; newAddr: bigint };
   /** Where the model puts a move to an address the kernel picks: just past the window. */
   picked: number;
+  /** Whether the lab can read the contents of PROT_NONE pages on this machine (else they read as unreadable). */
+  protNoneReadable: boolean;
   pieces: PlacedPiece[];
   layout: LayoutStep[];
   /** Page ranges [start, end) the case can touch in the lab: the window, and [0, new_len) for new_addr 0. */
@@ -169,6 +173,7 @@ export function place(s: Scenario, facts: PlacementFacts, window: number): Place
     call,
     args,
     picked,
+    protNoneReadable: facts.protNoneReadable ?? true,
     pieces,
     layout: layoutSteps(pieces),
     ranges: [[window, window + windowPages], ...(low ? [low] : [])],

@@ -1,7 +1,7 @@
 // The main job: run the catalogue (or part of it) on this kernel and build the report.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { machineFacts, type MachineFacts } from './facts.js';
+import { machineFacts, observationNotes, type MachineFacts } from './facts.js';
 import { judge } from './judge/index.js';
 import type { CaseRun } from './observation.js';
 import type { PressureLab } from './pressure.js';
@@ -103,7 +103,7 @@ export function limitNotes(
   facts: MachineFacts,
   kernel: KernelFacts,
 ): string[] {
-  const notes: string[] = [];
+  const notes: string[] = observationNotes(facts);
   for (const r of new Set(environments.flatMap((e) => e.raised))) {
     notes.push(`the lab raised the soft limit ${r} (to the hard limit) before the cases ran`);
   }

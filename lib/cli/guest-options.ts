@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 
 import { archByName, GUEST_ARCHES, type GuestArch } from '../vm/arch.js';
 import { DEFAULT_GUEST_LIMIT, type GuestExplore, type VmOptions } from '../vm/guest.js';
+import { GUEST_KERNEL_ARGS } from '../vm/qemu.js';
 import { randomInt } from 'node:crypto';
 import { parseIntOption, UsageError } from './common.js';
 import { parseBudget } from './explore.js';
@@ -41,6 +42,7 @@ export interface GuestOpts {
   memory?: string;
   timeout?: string;
   guestLimit?: string;
+  append?: string;
   mirror?: string;
   console?: boolean;
 }
@@ -64,6 +66,10 @@ export function addGuestOptions(
     .option(
       '--guest-limit <n>',
       `vm.max_map_count inside the guest, which is thrown away (default ${DEFAULT_GUEST_LIMIT})`,
+    )
+    .option(
+      '--append <params>',
+      `more kernel parameters for the guest, after its own (${GUEST_KERNEL_ARGS} and the console's)`,
     );
   if (o.mirror !== false)
     c.option(
@@ -71,6 +77,18 @@ export function addGuestOptions(
       "Debian mirror for --debian (default: the one in this machine's apt configuration)",
     );
   return c.option('--console', "show the guest's console on standard error");
+}
+
+/** --append: kernel parameters, printable ASCII separated by spaces, none of the probe's own (mp.*). */
+export function parseAppend(text: string): string {
+  const t = text.trim();
+  if (!t || t.length > 1024 || !/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(t))
+    throw new UsageError(
+      `--append wants kernel parameters separated by single spaces, printable ASCII, up to 1024 characters (got ${JSON.stringify(text)})`,
+    );
+  if (t.split(' ').some((p) => p.startsWith('mp.')))
+    throw new UsageError("--append: the mp.* parameters are the probe's own");
+  return t;
 }
 
 export function guestOptions(o: GuestOpts): VmOptions {
@@ -85,6 +103,7 @@ export function guestOptions(o: GuestOpts): VmOptions {
     ...(o.memory ? { memoryMb: parseIntOption('--memory', o.memory, 256, 65536) } : {}),
     ...(o.timeout ? { timeoutMs: parseIntOption('--timeout', o.timeout, 10) * 1000 } : {}),
     ...(o.guestLimit ? { guestLimit: parseIntOption('--guest-limit', o.guestLimit, 1024) } : {}),
+    ...(o.append !== undefined ? { kernelArgs: parseAppend(o.append) } : {}),
     ...(o.mirror ? { mirror: o.mirror } : {}),
     log,
     ...(o.console ? { onConsole: (l: string) => process.stderr.write(`  guest| ${l}\n`) } : {}),

@@ -32,6 +32,12 @@ export function formatInfo(r: InfoReport): string {
     ['user address space', `${k.vaBits} bits (TASK_SIZE 0x${k.taskSize.toString(16)})`],
     ['vm.max_map_count', String(k.maxMapCount)],
     ['gate VMA listed', k.gateVma ? `yes (${GATE_VMA_NAME}, not counted)` : 'no'],
+    [
+      'PROT_NONE pages',
+      k.protNoneReadable
+        ? 'readable through /proc/self/mem (FOLL_FORCE)'
+        : 'unreadable: proc_mem.force_override forbids FOLL_FORCE; their contents are not compared',
+    ],
     ['RLIMIT_AS', `${k.rlimitAs.cur} (max ${k.rlimitAs.max})`],
     ['RLIMIT_DATA', `${k.rlimitData.cur} (max ${k.rlimitData.max})`],
     ['RLIMIT_MEMLOCK', `${k.rlimitMemlock.cur} (max ${k.rlimitMemlock.max})`],

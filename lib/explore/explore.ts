@@ -4,7 +4,7 @@
 // Cases with one signature are one finding; the first case of each is shrunk
 // to a minimal one by re-running simpler cases in the lab. Memory holds
 // counters and findings, never every case.
-import { machineFacts, type MachineFacts } from '../facts.js';
+import { machineFacts, observationNotes, type MachineFacts } from '../facts.js';
 import { judge, type CaseVerdict, type EraScore } from '../judge/index.js';
 import { cycleDriftPages } from '../judge/accounting.js';
 import { addScores, bestEra, emptyScores } from '../judge/eras.js';
@@ -346,6 +346,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   } finally {
     lab.close();
   }
+  notes.push(...observationNotes(facts));
   if (groups.size > maxShrunk) {
     notes.push(
       `${groups.size - maxShrunk} finding(s) beyond the first ${maxShrunk} were not shrunk`,

@@ -19,6 +19,7 @@ export interface CaseStart {
 export function layoutState(p: Placement, start: CaseStart, merges?: MergePolicy): VmaSet {
   const s = new VmaSet(0, 0, 0, 0);
   if (merges) s.policy = merges;
+  s.protNoneReadable = p.protNoneReadable;
   for (const step of p.layout) {
     const piece = p.pieces[step.piece]!.piece;
     switch (step.kind) {

@@ -111,6 +111,13 @@ export class VmaSet {
   lockedVm: number;
   private nextAnon = 1;
   policy: MergePolicy = LATEST_MERGES;
+  /**
+   * Whether the lab reads PROT_NONE pages: /proc/self/mem reads them with
+   * FOLL_FORCE unless proc_mem.force_override forbids it (6.12,
+   * CONFIG_PROC_MEM_FORCE_PTRACE or _NO_FORCE). Where it cannot, read()
+   * says such a page is unreadable, as the lab sees it.
+   */
+  protNoneReadable = true;
 
   constructor(mapCount: number, totalVm: number, dataVm: number, lockedVm: number) {
     this.mapCount = mapCount;
@@ -128,6 +135,7 @@ export class VmaSet {
     );
     c.nextAnon = this.nextAnon;
     c.committed = this.committed;
+    c.protNoneReadable = this.protNoneReadable;
     c.policy = this.policy;
     return c;
   }
@@ -236,6 +244,7 @@ export class VmaSet {
   read(p: number): PageView {
     const v = this.lookup(p);
     if (!v) return { kind: 'unmapped' };
+    if (!v.read && !this.protNoneReadable) return { kind: 'unreadable' };
     if (v.backing.kind === 'anon') return this.anonPages.get(p) ?? { kind: 'zero' };
     const obj = this.objects.get(v.backing.object);
     const off = v.pgoff + (p - v.start);

@@ -39,16 +39,16 @@ export interface CaseReport {
   elapsedMs: number | null;
 }
 
-/** The kernel as reports name it (as `info` does); reports from before vaBits was measured lack it. */
+/** The kernel as reports name it (as `info` does); reports from before vaBits and protNoneReadable were measured lack them. */
 export type KernelJson = Pick<
   KernelFacts,
   'release' | 'version' | 'arch' | 'pageSize' | 'maxMapCount' | 'gateVma'
 > &
-  Partial<Pick<KernelFacts, 'vaBits'>>;
+  Partial<Pick<KernelFacts, 'vaBits' | 'protNoneReadable'>>;
 
 export function kernelJson(k: KernelFacts): KernelJson {
-  const { release, version, arch, pageSize, maxMapCount, gateVma, vaBits } = k;
-  return { release, version, arch, pageSize, maxMapCount, gateVma, vaBits };
+  const { release, version, arch, pageSize, maxMapCount, gateVma, vaBits, protNoneReadable } = k;
+  return { release, version, arch, pageSize, maxMapCount, gateVma, vaBits, protNoneReadable };
 }
 
 export interface RunReport {

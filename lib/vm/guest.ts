@@ -22,6 +22,8 @@ export interface VmOptions {
   era?: string;
   accel?: Accel | 'auto';
   memoryMb?: number;
+  /** More kernel parameters for the guest (--append). */
+  kernelArgs?: string;
   timeoutMs?: number;
   /** vm.max_map_count inside the guest (lowered there: the guest is thrown away). */
   guestLimit?: number;
@@ -235,6 +237,7 @@ async function bootFor<T extends { schema: string }>(
     args: guestArgs(o),
     accel: setup.accel,
     ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
+    ...(o.kernelArgs ? { kernelArgs: o.kernelArgs } : {}),
     timeoutMs,
     ...(o.onConsole ? { onConsole: o.onConsole } : {}),
   });

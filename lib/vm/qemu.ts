@@ -68,6 +68,8 @@ export interface BootOptions {
   args: string[];
   accel: Accel;
   memoryMb?: number;
+  /** More kernel parameters, after the guest's own (the last of a parameter given twice wins). */
+  kernelArgs?: string;
   timeoutMs: number;
   onConsole?: (line: string) => void;
 }
@@ -78,6 +80,15 @@ export interface BootResult {
   consoleTail: string;
   elapsedMs: number;
 }
+
+/**
+ * Kernel parameters every guest boots with, beyond its console and the
+ * probe's own: /proc/self/mem may read PROT_NONE pages (FOLL_FORCE), which
+ * kernels built with CONFIG_PROC_MEM_FORCE_PTRACE (Debian's 7.x) forbid by
+ * default; the lab reads every page it stamped. Kernels before 6.12 do not
+ * know the parameter and ignore it.
+ */
+export const GUEST_KERNEL_ARGS = 'proc_mem.force_override=always';
 
 function shellQuote(a: string): string {
   return `'${a.replaceAll("'", "'\\''")}'`;
@@ -159,7 +170,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
     '-initrd',
     o.initrd,
     '-append',
-    `console=${spec.console} quiet loglevel=4 panic=-1 oops=panic mp.port=${spec.reportPort} mp.args=${args}`,
+    `console=${spec.console} quiet loglevel=4 panic=-1 oops=panic ${GUEST_KERNEL_ARGS}${o.kernelArgs ? ` ${o.kernelArgs}` : ''} mp.port=${spec.reportPort} mp.args=${args}`,
     '-serial',
     'stdio',
     '-chardev',

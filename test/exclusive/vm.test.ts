@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { explainCase } from '../../lib/explain.js';
+import type { ExploreReport } from '../../lib/report/explore.js';
 import type { RunReport } from '../../lib/report/report.js';
 import { findScenario } from '../../lib/scenarios/index.js';
 import { cli, isLinux } from '../helpers.js';
@@ -32,6 +33,8 @@ describe.skipIf(!isLinux || !qemu || !apt)('mremap-probe vm --debian 5.10 (TCG)'
     expect(report.era.byBehaviour).toBe('5.1-5.15');
     expect(report.summary.counts.broken).toBe(0);
     expect(report.limit.loweredFrom).not.toBeNull();
+    // Before 6.12 /proc/self/mem always reads PROT_NONE pages.
+    expect(report.kernel.protNoneReadable).toBe(true);
     // Which cases destroy mappings on error is what the era's model says, case by case.
     const M = report.limit.maxMapCount;
     const predicted = report.cases
@@ -92,4 +95,36 @@ describe('vm and matrix refuse bad input', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/give kernels/);
   });
+});
+
+describe('a kernel that forbids forced reads (TCG)', () => {
+  it('sid booted with proc_mem.force_override=ptrace: PROT_NONE pages unreadable, no model gap', (ctx) => {
+    if (!isLinux || !qemu || !apt) ctx.skip('needs Linux, qemu-system-x86_64 and apt-get');
+    const r = cli([
+      'vm',
+      '--debian',
+      'sid',
+      '--accel',
+      'tcg',
+      '--append',
+      'proc_mem.force_override=ptrace',
+      '--explore',
+      '20s',
+      '--seed',
+      '1',
+      '--format',
+      'json',
+      '--timeout',
+      '900',
+    ]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    const x = JSON.parse(r.stdout) as ExploreReport;
+    expect(x.kernel.protNoneReadable).toBe(false);
+    expect(x.notes.join('\n')).toMatch(/does not let \/proc\/self\/mem read PROT_NONE pages/);
+    // Generated layouts hold PROT_NONE pieces: the model reads them as the lab does.
+    expect(x.cases.run).toBeGreaterThan(100);
+    expect(x.modelGaps.cases).toBe(0);
+    expect(x.counts.broken ?? 0).toBe(0);
+    expect(x.counts['fail:model'] ?? 0).toBe(0);
+  }, 900_000);
 });

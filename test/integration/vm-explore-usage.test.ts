@@ -21,6 +21,11 @@ describe('--explore of vm and matrix', () => {
       /--explore writes an explore report: use --format table, json, html/,
     ],
     [['vm', '--debian', '6.12', '--explore', '60s', '--seed', '-1'], /--seed/],
+    [['vm', '--debian', '6.12', '--append', 'a\nb'], /--append wants kernel parameters/],
+    [
+      ['matrix', '--debian', '6.12', '--append', 'mp.args=x'],
+      /mp\.\* parameters are the probe's own/,
+    ],
   ];
   for (const [args, message] of cases) {
     it(args.join(' '), () => {

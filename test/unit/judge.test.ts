@@ -27,6 +27,7 @@ const facts: MachineFacts = {
   capEff: 0n,
   beyondCommit: 1 << 23,
   taskSizePages: 2 ** 35 - 1,
+  protNoneReadable: true,
 };
 const inputs: CaseInputs = {
   totalVm: 1000,

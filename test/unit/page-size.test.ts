@@ -32,6 +32,7 @@ function facts(P: number, taskSizePages: number): MachineFacts {
     capEff: 0n,
     beyondCommit: beyondCommitPages(totalPages, P),
     taskSizePages,
+    protNoneReadable: true,
   };
 }
 

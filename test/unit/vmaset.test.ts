@@ -207,4 +207,20 @@ describe('merges by era (docs/merges.md#layout-x-era)', () => {
       expect(shape(s)).toBe(side === 'prev' ? '[0,4)rw-p [4,6)rw-p' : '[0,2)rw-p [2,6)rw-p');
     },
   );
+
+  it('reads a PROT_NONE page as the lab can: its stamp, or unreadable where /proc/self/mem may not force it', () => {
+    for (const readable of [true, false]) {
+      const s = new VmaSet(0, 0, 0, 0);
+      s.protNoneReadable = readable;
+      s.map(anon(0, 2));
+      s.write(0, { kind: 'stamp', object: 1, page: 0 });
+      s.write(1, { kind: 'stamp', object: 1, page: 1 });
+      s.protect(1, 2, false, false);
+      expect(s.read(0)).toEqual({ kind: 'stamp', object: 1, page: 0 });
+      expect(s.read(1)).toEqual(
+        readable ? { kind: 'stamp', object: 1, page: 1 } : { kind: 'unreadable' },
+      );
+      expect(s.clone().read(1)).toEqual(s.read(1));
+    }
+  });
 });
