@@ -85,8 +85,8 @@ export interface BootResult {
  * Kernel parameters every guest boots with, beyond its console and the
  * probe's own: /proc/self/mem may read PROT_NONE pages (FOLL_FORCE), which
  * kernels built with CONFIG_PROC_MEM_FORCE_PTRACE (Debian's 7.x) forbid by
- * default; the lab reads every page it stamped. Kernels before 6.12 do not
- * know the parameter and ignore it.
+ * default; the lab reads every page it stamped. Kernels without the
+ * parameter (before 6.12 and its stable backports) ignore it.
  */
 export const GUEST_KERNEL_ARGS = 'proc_mem.force_override=always';
 
