@@ -6,6 +6,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  writeSync,
 } from 'node:fs';
 import { arch as osArch, release as osRelease } from 'node:os';
 import { readMaps, type MapsSnapshot } from './maps.js';
@@ -233,10 +234,13 @@ export function readsProtNone(pageSize: number): boolean {
   if (!r.ok) return true;
   const mark = Buffer.from('mremap-probe protnone');
   try {
-    addon.writeMemory(r.value, mark);
-    addon.mprotect(r.value, pageSize, c.PROT_NONE);
-    const fd = openSync('/proc/self/mem', 'r');
+    // Written through /proc/self/mem too, as the lab child writes: a kernel
+    // without CONFIG_CROSS_MEMORY_ATTACH (a tinyconfig guest) has no
+    // process_vm_writev.
+    const fd = openSync('/proc/self/mem', 'r+');
     try {
+      if (writeSync(fd, mark, 0, mark.length, Number(r.value)) !== mark.length) return false;
+      addon.mprotect(r.value, pageSize, c.PROT_NONE);
       const back = Buffer.alloc(mark.length);
       return readSync(fd, back, 0, back.length, r.value) === back.length && back.equals(mark);
     } finally {

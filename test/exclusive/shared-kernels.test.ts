@@ -74,6 +74,8 @@ describe('the shared kernels under TCG', () => {
       expect(col.originShort).toBe(`file: ${k.file}`);
       const report = col.report!;
       expect(report.kernel.release).toMatch(k.release);
+      // Measured in a guest without process_vm_writev (tinyconfig): still readable.
+      expect(report.kernel.protNoneReadable).toBe(true);
       expect(report.era.byVersion).toBe(k.era);
       expect(report.era.byBehaviour).toBe(k.era);
       expect(report.summary.counts['fail:model']).toBe(0);

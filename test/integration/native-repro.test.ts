@@ -105,10 +105,16 @@ describe.skipIf(!isLinux || !hasCc)('mremap-probe repro', () => {
       expect(spawnSync('cc', ['-O2', '-static', '-o', exe, file]).status).toBe(0);
       return exe;
     };
+    // The reproducer is a static C program, not the addon: a sanitizer run's
+    // preloaded runtime (LD_PRELOAD) would only make the shell under the
+    // tight RLIMIT_AS below fail to reserve its shadow memory.
+    const env = { ...process.env };
+    delete env.LD_PRELOAD;
     const run = (exe: string, args: string[], asKb?: number) =>
       spawnSync('sh', ['-c', `${asKb ? `ulimit -v ${asKb}; ` : ''}exec "$0" "$@"`, exe, ...args], {
         encoding: 'utf8',
         timeout: 120_000,
+        env,
       }).status;
     // Kept on every kernel: an in-place shrink needs no new VMA.
     const kept = build('inplace/old-whole/shrink@none');
