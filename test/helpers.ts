@@ -29,3 +29,16 @@ export const isLinux = process.platform === 'linux';
  * RLIMIT_AS allows, so the tests of those two hazards skip there.
  */
 export const underSanitizer = /libasan/.test(process.env.LD_PRELOAD ?? '');
+
+/**
+ * The environment for a program the tests start that is not the addon's host
+ * (a browser, a shell): under the sanitizer run the preloaded libasan would
+ * only slow it down or stop it, and it checks nothing of ours there.
+ */
+export function envWithoutSanitizer(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  delete env.ASAN_OPTIONS;
+  delete env.UBSAN_OPTIONS;
+  return env;
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { cli, isLinux } from '../helpers.js';
+import { cli, isLinux, envWithoutSanitizer } from '../helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -17,6 +17,7 @@ describe.skipIf(!isLinux || !existsSync(CHROMIUM))('HTML report in headless chro
     expect([0, 1]).toContain(r.status);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
+      env: envWithoutSanitizer(),
       args: [
         '--headless',
         '--no-sandbox',

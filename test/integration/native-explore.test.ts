@@ -16,7 +16,7 @@ import type { ExploreReport } from '../../lib/report/explore.js';
 import { formatExploreHtml } from '../../lib/report/explore-html.js';
 import { formatExploreTable } from '../../lib/report/explore-table.js';
 import type { RunReport } from '../../lib/report/report.js';
-import { bin, cli, isLinux, root } from '../helpers.js';
+import { bin, cli, isLinux, root, envWithoutSanitizer } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-explore-'));
 const save = join(dir, 'f');
@@ -171,6 +171,7 @@ describe.skipIf(!isLinux)('mremap-probe explore on this kernel', () => {
     writeFileSync(file, formatExploreHtml(report));
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
+      env: envWithoutSanitizer(),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
     });
     try {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lib/report/report.js';
 import { FAMILIES } from '../../lib/scenarios/index.js';
-import { cli, isLinux } from '../helpers.js';
+import { cli, isLinux, envWithoutSanitizer } from '../helpers.js';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'mp-repro-'));
@@ -108,8 +108,7 @@ describe.skipIf(!isLinux || !hasCc)('mremap-probe repro', () => {
     // The reproducer is a static C program, not the addon: a sanitizer run's
     // preloaded runtime (LD_PRELOAD) would only make the shell under the
     // tight RLIMIT_AS below fail to reserve its shadow memory.
-    const env = { ...process.env };
-    delete env.LD_PRELOAD;
+    const env = envWithoutSanitizer();
     const run = (exe: string, args: string[], asKb?: number) =>
       spawnSync('sh', ['-c', `${asKb ? `ulimit -v ${asKb}; ` : ''}exec "$0" "$@"`, exe, ...args], {
         encoding: 'utf8',
