@@ -20,6 +20,15 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncRetur
   });
 }
 
+/**
+ * `run --filter FILTER --format json --output FILE` plus any further options;
+ * returns FILE's path. The report tests read it back as they need.
+ */
+export function runReportTo(file: string, filter: string, ...more: string[]): string {
+  cli(['run', '--filter', filter, ...more, '--format', 'json', '--output', file]);
+  return file;
+}
+
 export const isRoot = process.getuid?.() === 0;
 export const isLinux = process.platform === 'linux';
 

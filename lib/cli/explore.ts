@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import { runExplore, type ExploreProgress } from '../explore/explore.js';
-import { checkSaveDir, saveScenario, ScenarioFileError } from '../explore/files.js';
+import { checkSaveDir, findingOrigin, saveScenario, ScenarioFileError } from '../explore/files.js';
 import { parseTarget } from '../pressure.js';
 import { packageVersion } from '../probe.js';
 import { buildExploreReport, exploreExitCode, type ExploreReport } from '../report/explore.js';
@@ -261,19 +261,7 @@ export function checkSave(dir: string | undefined): void {
  */
 export function saveReportFindings(dir: string, r: ExploreReport, command: string): void {
   for (const f of r.findings) {
-    f.file = saveScenario(dir, f.scenario, {
-      tool: 'mremap-probe',
-      version: r.tool.version,
-      command,
-      kernel: r.kernel.release,
-      seed: r.seed,
-      generated: f.firstCase,
-      signature: f.signature,
-      kind: f.kind,
-      verdict: f.verdict,
-      reason: f.reason,
-      count: f.count,
-    });
+    f.file = saveScenario(dir, f.scenario, findingOrigin(r, f, command, r.kernel.release));
     f.repro = reproCommand(f.scenario.id, dir);
     if (f.case.repro) f.case.repro = f.repro;
   }

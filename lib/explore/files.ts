@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv, ValidateFunction } from 'ajv/dist/2020.js';
 import { packageRoot } from '../native.js';
+import type { ExploreReport, FindingReport } from '../report/explore.js';
 import type { Scenario } from '../scenarios/types.js';
 import { writeFileWhole } from '../output.js';
 import { validateScenario } from './validate.js';
@@ -175,6 +176,28 @@ export function checkSaveDir(dir: string): void {
   } catch (err) {
     throw new ScenarioFileError(`cannot write scenario files in ${dir}: ${(err as Error).message}`);
   }
+}
+
+/** A saved finding's origin: the explore report and the command that found it, on which kernel. */
+export function findingOrigin(
+  r: Pick<ExploreReport, 'tool' | 'seed'>,
+  f: FindingReport,
+  command: string,
+  kernel: string,
+): ScenarioOrigin {
+  return {
+    tool: 'mremap-probe',
+    version: r.tool.version,
+    command,
+    kernel,
+    seed: r.seed,
+    generated: f.firstCase,
+    signature: f.signature,
+    kind: f.kind,
+    verdict: f.verdict,
+    reason: f.reason,
+    count: f.count,
+  };
 }
 
 /** A scenario file's text. */

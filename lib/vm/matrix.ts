@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scenarioFileName, scenarioFileText } from '../explore/files.js';
+import { findingOrigin, scenarioFileName, scenarioFileText } from '../explore/files.js';
 import type { ExploreReport } from '../report/explore.js';
 import type { MatrixExplore, MatrixFinding, MatrixKernel } from '../report/matrix.js';
 import type { Scenario } from '../scenarios/types.js';
@@ -222,19 +222,7 @@ export function unionFindings(
       byShape.set(key, finding);
       files.set(
         scenarioFileName(id),
-        scenarioFileText(scenario, {
-          tool: 'mremap-probe',
-          version: r!.tool.version,
-          command: 'matrix --explore',
-          kernel: release(i),
-          seed: r!.seed,
-          generated: f.firstCase,
-          signature: f.signature,
-          kind: f.kind,
-          verdict: f.verdict,
-          reason: f.reason,
-          count: f.count,
-        }),
+        scenarioFileText(scenario, findingOrigin(r!, f, 'matrix --explore', release(i))),
       );
     }
   });

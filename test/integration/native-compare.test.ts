@@ -4,33 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lib/report/report.js';
-import { cli, isLinux } from '../helpers.js';
+import { cli, isLinux, runReportTo } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-compare-'));
 
 describe.skipIf(!isLinux)('compare', () => {
   let a: RunReport;
   beforeAll(() => {
-    cli([
-      'run',
-      '--filter',
-      'fixed/dst-mid/**',
-      '--format',
-      'json',
-      '--output',
-      join(dir, 'a.json'),
-    ]);
-    cli([
-      'run',
-      '--filter',
-      'fixed/dst-mid/**',
-      '--era',
-      'pre-5.1',
-      '--format',
-      'json',
-      '--output',
-      join(dir, 'b.json'),
-    ]);
+    runReportTo(join(dir, 'a.json'), 'fixed/dst-mid/**');
+    runReportTo(join(dir, 'b.json'), 'fixed/dst-mid/**', '--era', 'pre-5.1');
     a = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
   });
 

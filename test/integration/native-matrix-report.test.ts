@@ -11,7 +11,7 @@ import {
   type MatrixReport,
 } from '../../lib/report/matrix.js';
 import type { RunReport } from '../../lib/report/report.js';
-import { cli, isLinux } from '../helpers.js';
+import { isLinux, runReportTo } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp-matrix-'));
 
@@ -19,26 +19,8 @@ describe.skipIf(!isLinux)('matrix drawings', () => {
   let a: RunReport;
   let b: RunReport;
   beforeAll(() => {
-    cli([
-      'run',
-      '--filter',
-      'fixed/dst-mid/**',
-      '--format',
-      'json',
-      '--output',
-      join(dir, 'a.json'),
-    ]);
-    cli([
-      'run',
-      '--filter',
-      'fixed/dst-mid/**',
-      '--era',
-      'pre-5.1',
-      '--format',
-      'json',
-      '--output',
-      join(dir, 'b.json'),
-    ]);
+    runReportTo(join(dir, 'a.json'), 'fixed/dst-mid/**');
+    runReportTo(join(dir, 'b.json'), 'fixed/dst-mid/**', '--era', 'pre-5.1');
     a = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
     b = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
   });

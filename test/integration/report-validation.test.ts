@@ -18,7 +18,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lib/report/report.js';
-import { cli, isLinux, root } from '../helpers.js';
+import { cli, isLinux, root, runReportTo } from '../helpers.js';
 
 const CASE = 'fixed/dst-mid/old-mid/shrink@M-4';
 
@@ -135,17 +135,7 @@ describe.skipIf(!isLinux)('reading reports back', () => {
 
   it('compare says when the two reports were judged by different eras', () => {
     const other = join(dir, 'pre51.json');
-    cli([
-      'run',
-      '--filter',
-      'fixed/dst-mid/**',
-      '--era',
-      'pre-5.1',
-      '--format',
-      'json',
-      '--output',
-      other,
-    ]);
+    runReportTo(other, 'fixed/dst-mid/**', '--era', 'pre-5.1');
     const r = cli(['compare', good, other]);
     expect(r.stdout).toMatch(/A was judged by the \S+ model and B by the pre-5\.1 model/);
     const j = JSON.parse(cli(['compare', good, other, '--json']).stdout);
