@@ -14,7 +14,14 @@ import type { CaseRun } from '../observation.js';
 import { findingCase, type CaseReport } from '../report/explore.js';
 import { runRank } from '../run/pool.js';
 import type { Scenario } from '../scenarios/types.js';
-import { classify, kindRank, needsNoNewVma, noEraPredicts } from './findings.js';
+import {
+  asInPlace,
+  classify,
+  inPlaceScenario,
+  kindRank,
+  needsNoNewVma,
+  noEraPredicts,
+} from './findings.js';
 import type { Classified } from './findings.js';
 import { generateScenarios, type GenOptions } from './generate.js';
 import { CommitWatch, type GlobalEffects } from './global.js';
@@ -207,7 +214,16 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
         if (r.status === 'observed' && r.obs.ret.ok) inPlace.add(suspects[k]!);
       });
     }
-    return timed('judgeMs', () => verdicts.map((v, i) => ({ v, c: classify(v, inPlace.has(i)) })));
+    // An in-place failure (that destroyed nothing) is judged again as the
+    // in-place invariant's case.
+    return timed('judgeMs', () =>
+      verdicts.map((v, i) => {
+        if (!inPlace.has(i) || v.verdict === 'fail:destroyed')
+          return { v, c: classify(v), s: batch[i]! };
+        const w = judge(asInPlace(runs[i]!), { facts, era });
+        return { v: w, c: classify(w, true), s: inPlaceScenario(batch[i]!) };
+      }),
+    );
   };
 
   /** What one case leaves of itself: counters and, for a signature not yet kept, its evidence. */
@@ -297,7 +313,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
             runs,
           );
           timed('judgeMs', () =>
-            judged.forEach(({ v, c }, n) => records.push(record(piece[n]!.i, piece[n]!.s, v, c))),
+            judged.forEach(({ v, c, s }, n) => records.push(record(piece[n]!.i, s, v, c))),
           );
         }
         const off = timed('verifyMs', () => lab.verify());

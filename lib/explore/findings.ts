@@ -7,6 +7,7 @@ import type { CaseVerdict } from '../judge/index.js';
 import type { Difference } from '../judge/differences.js';
 import type { Destroyed } from '../judge/evidence.js';
 import type { EraId, Prediction } from '../model/types.js';
+import type { CaseRun } from '../observation.js';
 import type { Scenario } from '../scenarios/types.js';
 
 /**
@@ -142,6 +143,22 @@ export function classify(v: CaseVerdict, inPlace = false): Classified | null {
 }
 
 /**
+ * A run judged as the in-place invariant's case: the call needed no new VMA,
+ * failed under pressure and succeeded without it, so its scenario carries
+ * `invariant: 'in-place'` from here on (a saved finding is judged by `run
+ * --cases` as explore judged it: fail:invariant, as the catalogue's in-place
+ * cases are).
+ */
+export function asInPlace(run: CaseRun): CaseRun {
+  if (run.status !== 'observed') return run;
+  const scenario = inPlaceScenario(run.placement.scenario);
+  return { ...run, placement: { ...run.placement, scenario } };
+}
+
+export const inPlaceScenario = (s: Scenario): Scenario =>
+  s.invariant === 'in-place' ? s : { ...s, invariant: 'in-place' };
+
+/**
  * Whether a call needs no new VMA, from the scenario alone: no FIXED, no
  * DONTUNMAP, no unknown bit, an aligned address, the old range inside one
  * layout piece with nothing mapped right after it, and either the same size,
@@ -150,7 +167,8 @@ export function classify(v: CaseVerdict, inPlace = false): Classified | null {
 export function needsNoNewVma(s: Scenario): boolean {
   const c = s.call;
   if (c.flags.some((f) => f !== 'MAYMOVE') || c.otherFlags || c.oldMisalign) return false;
-  if (typeof c.newPages !== 'number' || s.invariant) return false;
+  if (typeof c.newPages !== 'number') return false;
+  if (s.invariant && s.invariant !== 'in-place') return false;
   const end = c.old + c.oldPages;
   const piece = s.layout.find((p) => p.page <= c.old && end <= p.page + p.pages);
   if (!piece) return false;

@@ -8,7 +8,7 @@ import { ERAS, type EraId } from '../model/types.js';
 import { findingCase, type CaseReport } from '../report/explore.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { Finding } from './explore.js';
-import { classify, erasPredicting, needsNoNewVma, type Classified } from './findings.js';
+import { asInPlace, classify, erasPredicting, needsNoNewVma, type Classified } from './findings.js';
 import type { CommitWatch } from './global.js';
 import { unpressured, type ExploreLab } from './labs.js';
 import { shrinkScenario } from './shrink.js';
@@ -66,12 +66,14 @@ export async function shrinkFinding(
   let last: { s: Scenario; v: CaseVerdict } | undefined;
   const shows = async (s: Scenario): Promise<CaseVerdict | undefined> => {
     const [r] = await lab.run([s]);
-    const v = judge(r!, { facts, era });
     let inPlace = false;
     if (r!.status === 'observed' && !r!.obs.ret.ok && s.pressure !== null && needsNoNewVma(s)) {
       const [again] = await lab.run([unpressured(s)]);
       inPlace = again!.status === 'observed' && again!.obs.ret.ok;
     }
+    // An in-place failure is judged as the in-place invariant's case, as explore did.
+    let v = judge(r!, { facts, era });
+    if (inPlace && v.verdict !== 'fail:destroyed') v = judge(asInPlace(r!), { facts, era });
     return classify(v, inPlace)?.signature === target ? v : undefined;
   };
   const holds = async (s: Scenario): Promise<boolean> => {

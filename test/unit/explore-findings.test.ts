@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   classify,
   destroyedByRole,
+  inPlaceScenario,
   needsNoNewVma,
   reasonShape,
 } from '../../lib/explore/findings.js';
@@ -210,5 +211,14 @@ describe('needsNoNewVma', () => {
     expect(needsNoNewVma(base({ flags: ['MAYMOVE', 'FIXED'], newAddr: 40 }))).toBe(false);
     expect(needsNoNewVma(base({ oldMisalign: 1 }))).toBe(false);
     expect(needsNoNewVma(base({ old: 9 }))).toBe(false);
+  });
+
+  it("an in-place finding's case keeps its invariant; a case of another invariant is not one", () => {
+    const s = inPlaceScenario(base({ newPages: 2, old: 12, oldPages: 2 }));
+    expect(s.invariant).toBe('in-place');
+    expect(needsNoNewVma(s)).toBe(true);
+    expect(inPlaceScenario(s)).toBe(s);
+    expect(needsNoNewVma({ ...base({}), invariant: 'accounting' })).toBe(false);
+    expect(needsNoNewVma({ ...base({}), invariant: 'locked-vm' })).toBe(false);
   });
 });
