@@ -58,6 +58,8 @@ export function formatTable(r: RunReport): string {
     out.push('', 'departures:');
     for (const c of model) {
       out.push(`  ${c.id}:`);
+      // An invariant or contract broken as the model predicts has no difference: say why.
+      if (!c.differences.length) out.push(`    ${c.reason}`);
       for (const d of c.differences) out.push(`    ${d}`);
       if (c.repro) out.push(`    reproduce: ${c.repro}`);
     }
