@@ -4,6 +4,8 @@
 // Cases with one signature are one finding; the first case of each is shrunk
 // to a minimal one by re-running simpler cases in the lab. Memory holds
 // counters and findings, never every case.
+// About 400 lines: the loop, its batching and its bookkeeping share state
+// that splitting would pass around.
 import { machineFacts, observationNotes, type MachineFacts } from '../facts.js';
 import { judge, type CaseVerdict, type EraScore } from '../judge/index.js';
 import { cycleDriftPages } from '../judge/accounting.js';
