@@ -24,6 +24,20 @@ function multiVma(): Scenario[] {
       windowPages: WINDOW,
     },
     {
+      id: 'multi-vma/dst-mid/old-hole/same@M-4',
+      family: 'multi-vma',
+      summary:
+        "the same move at M-4, as explore shrank it on 7.2: 7.1+ moves the first page and the second page's map-count check fails after it; from 5.1 to 7.0 the early map-count check refuses the call before anything, and before 5.1 the crossing EFAULT comes after (a)",
+      layout: [
+        { label: 'dst', page: 7, pages: 5, prot: 'rw', backing: 'anon' },
+        { label: 'old', page: 31, pages: 2, prot: 'rw', backing: 'anon' },
+        { label: 'old-next', page: 34, pages: 1, prot: 'rw', backing: 'anon' },
+      ],
+      call: { old: 32, oldPages: 3, newPages: 3, flags: ['MAYMOVE', 'FIXED'], newAddr: 8 },
+      pressure: -4,
+      windowPages: WINDOW,
+    },
+    {
       id: 'multi-vma/dst-unmapped/old-next/same+dontunmap-as-tight@none',
       family: 'multi-vma',
       summary:

@@ -116,6 +116,19 @@ const RULES: Rule[] = [
     ]),
   },
   {
+    check:
+      "multi-vma-move at M-4: 7.1's per-VMA count check fails after the first VMA moved; from 5.1 to 7.0 the early check refuses it",
+    scenario: catalogue().find((x) => x.id === 'multi-vma/dst-mid/old-hole/same@M-4')!,
+    want: eras([
+      'EFAULT after',
+      'ENOMEM before',
+      'ENOMEM before',
+      'ENOMEM before',
+      'ENOMEM before',
+      'ENOMEM after',
+    ]),
+  },
+  {
     check: 'rlimit-memlock: EAGAIN after (a) before 6.17, before since',
     scenario: move({
       size: 'grow',
