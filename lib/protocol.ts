@@ -27,7 +27,7 @@ export const OP_NAMES = [
   'memfd',
   'close',
   'procField',
-  'dropCap',
+  'effectiveCaps',
   'crash',
   'hang',
   'exit',
@@ -123,7 +123,9 @@ export const op = {
   close: (a: { fd: number } & Stop) => make('close', [a.fd], a),
   procField: (a: { file: ProcFile; name: string } & Stop) =>
     make('procField', [protocol().procFile[a.file], ...packName(a.name)], a),
-  dropCap: (a: { cap: number } & Stop) => make('dropCap', [a.cap], a),
+  /** The effective capabilities from now on: `caps` (a capability bit mask), within the permitted set. */
+  effectiveCaps: (a: { caps: bigint } & Stop) =>
+    make('effectiveCaps', [a.caps & 0xffffffffn, a.caps >> 32n], a),
   crash: () => make('crash', []),
   hang: () => make('hang', []),
   exit: (a: { status: number }) => make('exit', [a.status]),

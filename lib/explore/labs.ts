@@ -7,8 +7,8 @@ import type { Scenario } from '../scenarios/types.js';
 
 /**
  * Two lab pools: one never filled, for cases without pressure (they drop
- * every filler), one filled once for the cases under pressure. Each holds a
- * lab child per set of capabilities given up.
+ * every filler), one filled once for the cases under pressure: one lab child
+ * each, whatever capabilities the cases give up.
  */
 export class ExploreLab {
   private readonly free: LabPool;

@@ -35,8 +35,17 @@ export interface ExecContext {
   facts: MachineFacts;
   /** Count the child's maps for this case rather than trusting the tracking. */
   verify: boolean;
-  /** Capabilities this lab child has already given up (it keeps them given up). */
-  dropped: Set<Capability>;
+  /** The lab child's effective capabilities, as the cases left them. */
+  caps: CapState;
+}
+
+/**
+ * The capabilities a lab child's effective set is without (names, sorted and
+ * joined: '' for none), or null when a failed batch left it unknown. A case
+ * sets the effective set only when it wants another one.
+ */
+export interface CapState {
+  without: string | null;
 }
 
 /** The lab operations of the layout steps; `fds` holds the memfd of each memfd piece. */
@@ -269,6 +278,7 @@ function runCase(pl: PressureLab, s: Scenario, ctx: ExecContext): CaseRun {
         // Put back what was set before the failure: a tight RLIMIT_AS left
         // behind would refuse every later mapping in this child.
         lab.exec(limits.restore);
+        ctx.caps.without = null;
         return {
           status: 'broken',
           reason: 'could not set the limits or drop the capabilities the case needs',
@@ -276,6 +286,7 @@ function runCase(pl: PressureLab, s: Scenario, ctx: ExecContext): CaseRun {
       }
     }
 
+    ctx.caps.without = limits.capsWithout;
     // The call, the evidence right after it, and the limits put back: one round trip.
     const callRes = lab.exec([op.mremap(p.args), ...evidenceOps(p, nonce), ...limits.restore]);
     const ret = callRes[0]!.ret;
@@ -344,7 +355,7 @@ function limitOps(
   s: Scenario,
   ctx: ExecContext,
   BP: bigint,
-): { set: LabOp[]; restore: LabOp[]; inputs: CaseInputs; unmet?: string } {
+): { set: LabOp[]; restore: LabOp[]; inputs: CaseInputs; capsWithout: string; unmet?: string } {
   const c = native().constants;
   const kb2p = (v: bigint) => Number((v * 1024n) / BP);
   const lim = (v: bigint) => (v === c.RLIM_INFINITY ? Infinity : Number(v / BP));
@@ -392,16 +403,21 @@ function limitOps(
     (s.limits?.as && over('RLIMIT_AS', rlimitAs, as.v[1])) ||
     (s.limits?.memlock && over('RLIMIT_MEMLOCK', rlimitMemlock, memlock.v[1])) ||
     undefined;
-  // Given up for good in this child: recorded only when the case goes ahead.
-  for (const cap of unmet ? [] : (s.requires?.dropCaps ?? [])) {
-    set.push(op.dropCap({ cap: CAP_NUMBERS[cap], stop: true }));
-    ctx.dropped.add(cap);
+  // The capabilities the case gives up leave the effective set only (first,
+  // before the limits); the next case that wants them back takes them back.
+  const without = [...(s.requires?.dropCaps ?? [])].sort();
+  const capsWithout = without.join(',');
+  if (!unmet && ctx.caps.without !== capsWithout) {
+    let caps = ctx.facts.capEff;
+    for (const cap of without) caps &= ~(1n << BigInt(CAP_NUMBERS[cap]));
+    set.unshift(op.effectiveCaps({ caps, stop: true }));
   }
   const has = (cap: Capability) =>
-    (ctx.facts.capEff & (1n << BigInt(CAP_NUMBERS[cap]))) !== 0n && !ctx.dropped.has(cap);
+    (ctx.facts.capEff & (1n << BigInt(CAP_NUMBERS[cap]))) !== 0n && !without.includes(cap);
   return {
     set,
     restore,
+    capsWithout,
     ...(unmet ? { unmet } : {}),
     inputs: {
       totalVm,

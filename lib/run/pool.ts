@@ -1,6 +1,6 @@
 // The lab children of one run and the order cases run in: one child with
-// fillers for the cases under pressure, one for each set of capabilities
-// cases give up (they stay given up in that child), one per accounting case.
+// fillers for every case (the capabilities a case gives up leave only the
+// child's effective set, for that case), one per accounting case.
 // What keeps a case from running here (a requirement, a hazard, a limit too
 // large to reach, the limit changing under the run) makes it `skip` with the
 // reason; a child that dies makes its case `broken` and is replaced.
@@ -10,9 +10,9 @@ import { readMaxMapCount } from '../kernel.js';
 import { LabHazardError } from '../lab.js';
 import type { CaseRun } from '../observation.js';
 import { PressureLab, DEFAULT_MAX_FILL } from '../pressure.js';
-import type { Capability, Scenario } from '../scenarios/types.js';
+import type { Scenario } from '../scenarios/types.js';
 import { accountingCycles, committedKb } from './accounting.js';
-import { executeCase } from './execute.js';
+import { executeCase, type CapState } from './execute.js';
 
 export interface PoolOptions {
   facts: MachineFacts;
@@ -26,17 +26,12 @@ export interface PoolOptions {
 
 interface Slot {
   pl: PressureLab;
-  dropped: Set<Capability>;
+  caps: CapState;
 }
 
-/**
- * Run order: by lab child (the capabilities given up), then no pressure,
- * then lower counts first.
- */
+/** Run order: no pressure first, then lower counts first. */
 export function runRank(s: Scenario): number {
-  const caps = s.requires?.dropCaps ?? [];
-  const child = (caps.includes('CAP_IPC_LOCK') ? 1 : 0) + (caps.includes('CAP_SYS_RAWIO') ? 2 : 0);
-  return child * 1_000_000 + (s.pressure === null ? -1000 : s.pressure);
+  return s.pressure === null ? -1000 : s.pressure;
 }
 
 /** The locked memory (kB) a lab child may have leaked before it is replaced. */
@@ -47,10 +42,10 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LabPool {
   /**
-   * Lab children by the capabilities their cases give up ('' for none): a
-   * capability given up stays given up in that child, so each set has its own.
+   * The lab child. One serves every case: the capabilities a case gives up
+   * leave the child's effective set only, and come back for the next case.
    */
-  private slots = new Map<string, Slot>();
+  private slot?: Slot;
   private verifiedOnce = false;
   /** Set when the main lab cannot be used (hazard): every case that needs it is skipped with this. */
   private hazard?: string;
@@ -75,24 +70,25 @@ export class LabPool {
     });
   }
 
-  private slotFor(s: Scenario): { key: string; slot: Slot } {
-    const key = [...(s.requires?.dropCaps ?? [])].sort().join(',');
-    let slot = this.slots.get(key);
-    if (!slot) {
-      slot = { pl: this.open(), dropped: new Set() };
-      this.slots.set(key, slot);
-    }
-    return { key, slot };
+  private child(): Slot {
+    this.slot ??= { pl: this.open(), caps: { without: '' } };
+    return this.slot;
+  }
+
+  /** Ends the lab child (a new one takes the next case). */
+  private retire(slot: Slot): void {
+    if (this.slot === slot) this.slot = undefined;
+    slot.pl.close();
   }
 
   /** The labs' environments as their children report them (limits raised, PROCMAP_QUERY). */
   environments(): PressureLab['environment'][] {
-    return [...this.slots.values()].map((s) => s.pl.environment);
+    return this.slot ? [this.slot.pl.environment] : [];
   }
 
   /** Counts each child's maps and compares with the tracking; returns the discrepancy, if any. */
   verifyTracking(): string | undefined {
-    for (const slot of this.slots.values()) {
+    for (const slot of this.slot ? [this.slot] : []) {
       if (!slot.pl.lab.alive) continue;
       const tracked = slot.pl.trackedCount;
       const counted = slot.pl.count();
@@ -104,8 +100,7 @@ export class LabPool {
   }
 
   close(): void {
-    for (const slot of this.slots.values()) slot.pl.close();
-    this.slots.clear();
+    if (this.slot) this.retire(this.slot);
   }
 
   /**
@@ -158,10 +153,9 @@ export class LabPool {
         reason: `could not run here: vm.max_map_count is ${this.facts.maxMapCount}, too large to reach (more than ${this.maxFill} VMAs); as root, --lower-limit N lowers it for the run and restores it, or --max-fill raises the ceiling`,
       };
     }
-    let key: string;
     let slot: Slot;
     try {
-      ({ key, slot } = this.slotFor(s));
+      slot = this.child();
     } catch (err) {
       if (err instanceof LabHazardError) {
         this.hazard = `could not run here: ${err.message}`;
@@ -177,22 +171,16 @@ export class LabPool {
     const verify = !this.verifiedOnce;
     if (s.pressure !== null) this.verifiedOnce = true;
     try {
-      const r = executeCase(pl, s, { facts: this.facts, verify, dropped: slot.dropped });
+      const r = executeCase(pl, s, { facts: this.facts, verify, caps: slot.caps });
       if (r.status === 'observed') r.elapsedMs = performance.now() - t0;
       // A kernel that leaks locked_vm (MREMAP_DONTUNMAP of mlocked VMAs before
       // the 2026 fix) would bring the child to its RLIMIT_MEMLOCK: a fresh one
       // takes over before that changes what the cases can do.
-      if (pl.lockedKb > LOCKED_LEAK_KB) {
-        this.slots.delete(key);
-        pl.close();
-      }
+      if (pl.lockedKb > LOCKED_LEAK_KB) this.retire(slot);
       return r;
     } catch (err) {
       // A dead child or a failed harness step: the case is broken, the run goes on.
-      if (!pl.lab.alive) {
-        this.slots.delete(key);
-        pl.close();
-      }
+      if (!pl.lab.alive) this.retire(slot);
       return { status: 'broken', reason: (err as Error).message };
     }
   }
@@ -214,7 +202,7 @@ export class LabPool {
       first = executeCase(pl, s, {
         facts: this.facts,
         verify: !this.verifiedOnce,
-        dropped: new Set(),
+        caps: { without: '' },
       });
       if (first.status !== 'observed') return first;
       measure = accountingCycles(pl, first.placement, s.repeat ?? 200);

@@ -435,15 +435,15 @@ int64_t op_proc_field(const OpRec& op) {
   return -ENODATA;
 }
 
-int64_t op_drop_cap(uint64_t cap) {
-  if (cap >= 64) return -EINVAL;
+// The effective capabilities a case runs with: the wanted set, within the
+// permitted one. The permitted set is kept, so the next case can take back
+// what this one gave up: one lab child serves cases with any capabilities.
+int64_t op_effective_caps(uint64_t low, uint64_t high) {
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   if (syscall(SYS_capget, &hdr, data) == -1) return -static_cast<int64_t>(errno);
-  uint32_t bit = 1u << (cap % 32);
-  data[cap / 32].effective &= ~bit;
-  data[cap / 32].permitted &= ~bit;
-  data[cap / 32].inheritable &= ~bit;
+  data[0].effective = static_cast<uint32_t>(low) & data[0].permitted;
+  data[1].effective = static_cast<uint32_t>(high) & data[1].permitted;
   if (syscall(SYS_capset, &hdr, data) == -1) return -static_cast<int64_t>(errno);
   return 0;
 }
@@ -510,8 +510,8 @@ int64_t run_op(const OpRec& op, Result* res) {
       return sys_close(static_cast<int>(a[0]));
     case kProcField:
       return op_proc_field(op);
-    case kDropCap:
-      return op_drop_cap(a[0]);
+    case kEffectiveCaps:
+      return op_effective_caps(a[0], a[1]);
     case kCrash:
       // A deliberate SIGSEGV, for the self-tests of crash reporting.
       syscall(SYS_kill, syscall(SYS_getpid), SIGSEGV);

@@ -49,7 +49,7 @@ constexpr uint64_t kScratchBytes = 256 * 1024;
   X(kMemfd, memfd, 18)             /* a0 size -> ret fd of a new memfd of that size */ \
   X(kClose, close, 19)             /* a0 fd */ \
   X(kProcField, procField, 20)     /* a0 ProcFile, a1..a2 field name (16 bytes, NUL padded) -> ret its number */ \
-  X(kDropCap, dropCap, 21)         /* a0 capability number: drop it from the effective and permitted sets */ \
+  X(kEffectiveCaps, effectiveCaps, 21) /* a0 low, a1 high 32 bits: the effective set becomes them & permitted */ \
   X(kCrash, crash, 22)             /* self-test: die of SIGSEGV */ \
   X(kHang, hang, 23)               /* self-test: never answer */ \
   X(kExit, exit, 24)               /* a0 status: _exit */
