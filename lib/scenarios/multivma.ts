@@ -7,36 +7,33 @@ import type { Family, Scenario } from './types.js';
 
 const WINDOW = 48;
 
+/** A page, a hole and a page moved inside a larger destination VMA, at `M+pressure`. */
+function holeMove(pressure: number, summary: string): Scenario {
+  return {
+    id: `multi-vma/dst-mid/old-hole/same@M${pressure}`,
+    family: 'multi-vma',
+    summary,
+    layout: [
+      { label: 'dst', page: 7, pages: 5, prot: 'rw', backing: 'anon' },
+      { label: 'old', page: 31, pages: 2, prot: 'rw', backing: 'anon' },
+      { label: 'old-next', page: 34, pages: 1, prot: 'rw', backing: 'anon' },
+    ],
+    call: { old: 32, oldPages: 3, newPages: 3, flags: ['MAYMOVE', 'FIXED'], newAddr: 8 },
+    pressure,
+    windowPages: WINDOW,
+  };
+}
+
 function multiVma(): Scenario[] {
   return [
-    {
-      id: 'multi-vma/dst-mid/old-hole/same@M-6',
-      family: 'multi-vma',
-      summary:
-        "a page, a hole and a page moved inside a larger destination VMA at M-6: the second page's move_vma() map-count check fails after the first page moved (6.17+)",
-      layout: [
-        { label: 'dst', page: 7, pages: 5, prot: 'rw', backing: 'anon' },
-        { label: 'old', page: 31, pages: 2, prot: 'rw', backing: 'anon' },
-        { label: 'old-next', page: 34, pages: 1, prot: 'rw', backing: 'anon' },
-      ],
-      call: { old: 32, oldPages: 3, newPages: 3, flags: ['MAYMOVE', 'FIXED'], newAddr: 8 },
-      pressure: -6,
-      windowPages: WINDOW,
-    },
-    {
-      id: 'multi-vma/dst-mid/old-hole/same@M-4',
-      family: 'multi-vma',
-      summary:
-        "the same move at M-4, as explore shrank it on 7.2: 7.1+ moves the first page and the second page's map-count check fails after it; from 5.1 to 7.0 the early map-count check refuses the call before anything, and before 5.1 the crossing EFAULT comes after (a)",
-      layout: [
-        { label: 'dst', page: 7, pages: 5, prot: 'rw', backing: 'anon' },
-        { label: 'old', page: 31, pages: 2, prot: 'rw', backing: 'anon' },
-        { label: 'old-next', page: 34, pages: 1, prot: 'rw', backing: 'anon' },
-      ],
-      call: { old: 32, oldPages: 3, newPages: 3, flags: ['MAYMOVE', 'FIXED'], newAddr: 8 },
-      pressure: -4,
-      windowPages: WINDOW,
-    },
+    holeMove(
+      -6,
+      "a page, a hole and a page moved inside a larger destination VMA at M-6: the second page's move_vma() map-count check fails after the first page moved (6.17+)",
+    ),
+    holeMove(
+      -4,
+      "the same move at M-4, as explore shrank it on 7.2: 7.1+ moves the first page and the second page's map-count check fails after it; from 5.1 to 7.0 the early map-count check refuses the call before anything, and before 5.1 the crossing EFAULT comes after (a)",
+    ),
     {
       id: 'multi-vma/dst-unmapped/old-next/same+dontunmap-as-tight@none',
       family: 'multi-vma',
