@@ -463,7 +463,46 @@ export function lowerMaxMapCount(value: number): LoweredLimit {
     throw new SysctlError(`the limit to lower to must be an integer >= ${MIN_LOWERED}`, 'usage');
   const path = sysctlPath();
   const lock = lockStateDir(true)!;
-  let original: number;
+  let original = 0;
+  let handle: LoweredLimit | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    restore();
+    process.stderr.write(
+      `mremap-probe: ${signal}: the run stopped (its lab children are killed, no report is written); vm.max_map_count restored to ${original}\n`,
+    );
+    process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
+  };
+  const onExit = () => restore();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  function restore(): void {
+    if (!handle || active !== handle) return;
+    active = undefined;
+    unlisten();
+    try {
+      if (readSysctl(path) === value) writeSysctl(path, original);
+      try {
+        unlinkSync(statePath());
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    } catch (err) {
+      process.stderr.write(
+        `mremap-probe: could not restore ${path} to ${original}: ${(err as Error).message}; run \`mremap-probe restore\`\n`,
+      );
+    } finally {
+      lock.release();
+    }
+  }
+  // The handlers are in place before the limit is lowered: a signal that
+  // came between the write and their installation would kill the process
+  // with the limit left lowered. (Node runs them from its event loop, so none
+  // runs before this function has returned.)
+  const unlisten = () => {
+    for (const s of signals) process.off(s, onSignal);
+    process.off('exit', onExit);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  process.on('exit', onExit);
   try {
     const stale = readState();
     if (stale) {
@@ -498,42 +537,12 @@ export function lowerMaxMapCount(value: number): LoweredLimit {
       throw new SysctlError(`cannot write ${path}: ${(err as Error).message} (root is needed)`);
     }
   } catch (err) {
+    unlisten();
     lock.release();
     throw err;
   }
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    restore();
-    process.stderr.write(
-      `mremap-probe: ${signal}: the run stopped (its lab children are killed, no report is written); vm.max_map_count restored to ${original}\n`,
-    );
-    process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
-  };
-  const onExit = () => restore();
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  function restore(): void {
-    if (active !== handle) return;
-    active = undefined;
-    for (const s of signals) process.off(s, onSignal);
-    process.off('exit', onExit);
-    try {
-      if (readSysctl(path) === value) writeSysctl(path, original);
-      try {
-        unlinkSync(statePath());
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    } catch (err) {
-      process.stderr.write(
-        `mremap-probe: could not restore ${path} to ${original}: ${(err as Error).message}; run \`mremap-probe restore\`\n`,
-      );
-    } finally {
-      lock.release();
-    }
-  }
-  for (const s of signals) process.on(s, onSignal);
-  process.on('exit', onExit);
-  const handle: LoweredLimit = { original, lowered: value, restore };
+  handle = { original, lowered: value, restore };
   active = handle;
   return handle;
 }
