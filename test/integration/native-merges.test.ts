@@ -677,9 +677,9 @@ describe('VMA merges in the lab, against the rules of docs/merges.md', () => {
   let lab: Lab | undefined;
   let memlockRefused: string | undefined;
 
+  // Without the addon or the kernel's release every case skips with the reason.
   beforeAll(() => {
-    if (!available || !version) return;
-    lab = Lab.open();
+    if (available && version) lab = Lab.open();
   });
   afterAll(() => {
     lab?.close();

@@ -84,8 +84,8 @@ function probe(args: string[], cwd: string, path: string): SpawnSyncReturns<stri
   );
 }
 
-beforeAll(() => {
-  if (blocker) return;
+/** Packs the tarball and makes the toolless PATH (only where nothing blocks it). */
+function packTarball(): void {
   work = mkdtempSync(join(tmpdir(), 'mremap-probe-pack-'));
   // Packed from a copy of the sources: prepare and prepack write dist/ and
   // prebuilds/, which other test files read at the same time.
@@ -123,6 +123,11 @@ beforeAll(() => {
   mkdirSync(toolless);
   for (const t of ['node', 'npm', 'npx', 'sh'])
     symlinkSync(realpathSync(onPath(t)!), join(toolless, t));
+}
+
+// Where something blocks the packing, every test below skips with its reason.
+beforeAll(() => {
+  if (!blocker) packTarball();
 }, 600_000);
 
 afterAll(() => {
@@ -152,11 +157,13 @@ describe('npm pack', () => {
 describe('the tarball installed where there is no compiler', () => {
   let app = '';
 
+  // Where something blocks the packing, every test below skips with its reason.
   beforeAll(() => {
-    if (blocker) return;
-    app = join(work, 'app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
+    if (!blocker) {
+      app = join(work, 'app');
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
+    }
   });
 
   it('has none of cc, g++, make, python3 on its PATH', (ctx) => {
