@@ -17,11 +17,11 @@ import { findingCase, type CaseReport } from '../report/explore.js';
 import { runRank } from '../run/pool.js';
 import type { Scenario } from '../scenarios/types.js';
 import {
-  asInPlace,
   classify,
   inPlaceScenario,
+  inPlaceSuspect,
+  judgeInPlaceFailure,
   kindRank,
-  needsNoNewVma,
   noEraPredicts,
 } from './findings.js';
 import type { Classified } from './findings.js';
@@ -201,12 +201,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   /** Judges runs and says which ones broke the in-place invariant (a second run without pressure). */
   const judgeRuns = async (batch: Scenario[], runs: CaseRun[]) => {
     const verdicts = timed('judgeMs', () => runs.map((r) => judge(r, { facts, era })));
-    const suspects = batch.flatMap((s, i) => {
-      const r = runs[i]!;
-      return s.pressure !== null && r.status === 'observed' && !r.obs.ret.ok && needsNoNewVma(s)
-        ? [i]
-        : [];
-    });
+    const suspects = batch.flatMap((s, i) => (inPlaceSuspect(s, runs[i]!) ? [i] : []));
     const inPlace = new Set<number>();
     if (suspects.length) {
       const again = await timedAsync('labMs', () =>
@@ -216,14 +211,15 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
         if (r.status === 'observed' && r.obs.ret.ok) inPlace.add(suspects[k]!);
       });
     }
-    // An in-place failure (that destroyed nothing) is judged again as the
-    // in-place invariant's case.
     return timed('judgeMs', () =>
       verdicts.map((v, i) => {
-        if (!inPlace.has(i) || v.verdict === 'fail:destroyed')
-          return { v, c: classify(v), s: batch[i]! };
-        const w = judge(asInPlace(runs[i]!), { facts, era });
-        return { v: w, c: classify(w, true), s: inPlaceScenario(batch[i]!) };
+        const w = inPlace.has(i) ? judgeInPlaceFailure(v, runs[i]!, { facts, era }) : v;
+        // A case judged again carries the invariant into its saved scenario.
+        return {
+          v: w,
+          c: classify(w, inPlace.has(i)),
+          s: w === v ? batch[i]! : inPlaceScenario(batch[i]!),
+        };
       }),
     );
   };

@@ -3,7 +3,7 @@
 // do not depend on the case's sizes or addresses: the kind, the errno, what
 // was destroyed (by role: dst, old, other) and where the kernel and the model
 // part. Cases with one signature are one finding.
-import type { CaseVerdict } from '../judge/index.js';
+import { judge, type CaseVerdict, type JudgeOptions } from '../judge/index.js';
 import type { Difference } from '../judge/differences.js';
 import type { Destroyed } from '../judge/evidence.js';
 import type { EraId, Prediction } from '../model/types.js';
@@ -143,16 +143,25 @@ export function classify(v: CaseVerdict, inPlace = false): Classified | null {
 }
 
 /**
- * A run judged as the in-place invariant's case: the call needed no new VMA,
- * failed under pressure and succeeded without it, so its scenario carries
+ * Whether a run may break the in-place invariant: a call that needs no new
+ * VMA failed under pressure. A second run without pressure tells (it must
+ * succeed there).
+ */
+export function inPlaceSuspect(s: Scenario, r: CaseRun): boolean {
+  return s.pressure !== null && r.status === 'observed' && !r.obs.ret.ok && needsNoNewVma(s);
+}
+
+/**
+ * The verdict of an in-place failure: unless it destroyed something, the run
+ * is judged again as the in-place invariant's case, its scenario carrying
  * `invariant: 'in-place'` from here on (a saved finding is judged by `run
  * --cases` as explore judged it: fail:invariant, as the catalogue's in-place
  * cases are).
  */
-export function asInPlace(run: CaseRun): CaseRun {
-  if (run.status !== 'observed') return run;
-  const scenario = inPlaceScenario(run.placement.scenario);
-  return { ...run, placement: { ...run.placement, scenario } };
+export function judgeInPlaceFailure(v: CaseVerdict, r: CaseRun, opts: JudgeOptions): CaseVerdict {
+  if (v.verdict === 'fail:destroyed' || r.status !== 'observed') return v;
+  const scenario = inPlaceScenario(r.placement.scenario);
+  return judge({ ...r, placement: { ...r.placement, scenario } }, opts);
 }
 
 export const inPlaceScenario = (s: Scenario): Scenario =>

@@ -8,7 +8,13 @@ import { ERAS, type EraId } from '../model/types.js';
 import { findingCase, type CaseReport } from '../report/explore.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { Finding } from './explore.js';
-import { asInPlace, classify, erasPredicting, needsNoNewVma, type Classified } from './findings.js';
+import {
+  classify,
+  erasPredicting,
+  inPlaceSuspect,
+  judgeInPlaceFailure,
+  type Classified,
+} from './findings.js';
 import type { CommitWatch } from './global.js';
 import { unpressured, type ExploreLab } from './labs.js';
 import { shrinkScenario } from './shrink.js';
@@ -67,13 +73,12 @@ export async function shrinkFinding(
   const shows = async (s: Scenario): Promise<CaseVerdict | undefined> => {
     const [r] = await lab.run([s]);
     let inPlace = false;
-    if (r!.status === 'observed' && !r!.obs.ret.ok && s.pressure !== null && needsNoNewVma(s)) {
+    if (inPlaceSuspect(s, r!)) {
       const [again] = await lab.run([unpressured(s)]);
       inPlace = again!.status === 'observed' && again!.obs.ret.ok;
     }
-    // An in-place failure is judged as the in-place invariant's case, as explore did.
     let v = judge(r!, { facts, era });
-    if (inPlace && v.verdict !== 'fail:destroyed') v = judge(asInPlace(r!), { facts, era });
+    if (inPlace) v = judgeInPlaceFailure(v, r!, { facts, era });
     return classify(v, inPlace)?.signature === target ? v : undefined;
   };
   const holds = async (s: Scenario): Promise<boolean> => {
