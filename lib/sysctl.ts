@@ -13,10 +13,6 @@
 // others, is a symbolic link, or names anything but the sysctl is refused
 // whole, so that a planted file cannot make root write elsewhere.
 //
-// Longer than most of lib/: the save, the lock, the signal handlers, the
-// restore and the state file's checks are one protocol, kept in one file so
-// that it can be read (and audited) whole.
-//
 // Longer than most of lib/: the state file's validation, the lock and every
 // restore path guard the same sysctl and are read together.
 import {

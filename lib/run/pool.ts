@@ -86,17 +86,15 @@ export class LabPool {
     return this.slot ? [this.slot.pl.environment] : [];
   }
 
-  /** Counts each child's maps and compares with the tracking; returns the discrepancy, if any. */
+  /** Counts the child's maps and compares with the tracking; returns the discrepancy, if any. */
   verifyTracking(): string | undefined {
-    for (const slot of this.slot ? [this.slot] : []) {
-      if (!slot.pl.lab.alive) continue;
-      const tracked = slot.pl.trackedCount;
-      const counted = slot.pl.count();
-      if (tracked !== counted) {
-        return `the lab child holds ${counted} VMAs but ${tracked} were tracked: something outside the regions changed`;
-      }
-    }
-    return undefined;
+    const pl = this.slot?.pl;
+    if (!pl?.lab.alive) return undefined;
+    const tracked = pl.trackedCount;
+    const counted = pl.count();
+    return tracked === counted
+      ? undefined
+      : `the lab child holds ${counted} VMAs but ${tracked} were tracked: something outside the regions changed`;
   }
 
   close(): void {
